@@ -1,0 +1,28 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { EntangledError } from '../core/errors.js';
+
+/** A running HTTP server for the API. */
+export interface ApiServer {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Binds the app on host:port; rejects with an IO error (e.g. the port is taken). */
+export function serveApi(app: Hono, host: string, port: number): Promise<ApiServer> {
+  return new Promise((resolve, reject) => {
+    let server: ServerType;
+    const onError = (err: NodeJS.ErrnoException) =>
+      reject(new EntangledError('IO', `cannot listen on api ${host}:${port}: ${err.code ?? err.message}`));
+    server = serve({ fetch: app.fetch, hostname: host, port }, () => {
+      server.off('error', onError);
+      const close = () =>
+        new Promise<void>((res) => {
+          server.close(() => res());
+          (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+        });
+      resolve({ url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, close });
+    });
+    server.once('error', onError);
+  });
+}

@@ -1,0 +1,125 @@
+import { readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import { configSchema, type FileSpec, type Settings } from './settings.js';
+
+/** Renders a key path the way it is written in YAML: `peers[0].pub`. */
+function keyPath(parts: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of parts) out += typeof p === 'number' ? `[${p}]` : `${out ? '.' : ''}${String(p)}`;
+  return out || '(top level)';
+}
+
+function valueAt(raw: unknown, parts: readonly PropertyKey[]): unknown {
+  let cur = raw;
+  for (const p of parts) {
+    if (typeof cur !== 'object' || cur === null) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+/** Turns the first schema issue into one line that names the key. */
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
+  if (issue.code === 'unrecognized_keys') {
+    const at = issue.path.length ? ` in ${keyPath(issue.path)}` : '';
+    return `unknown key ${issue.keys.map((k) => `"${k}"`).join(', ')}${at}`;
+  }
+  const key = keyPath(issue.path);
+  if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return `${key}: is required`;
+  if (issue.code === 'invalid_union') return `${key}: must be a path or { path, name }`;
+  return `${key}: ${issue.message}`;
+}
+
+/**
+ * Validates a parsed YAML document against the schema and the contract's rules, resolving
+ * relative paths against `baseDir`. Throws ConfigError (one line naming the key or path).
+ */
+export function settingsFromRaw(raw: unknown, configPath: string): Settings {
+  const baseDir = path.dirname(configPath);
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(issue ? describeIssue(issue, raw) : 'invalid configuration');
+  }
+  const cfg = parsed.data;
+
+  const peerNames = new Set<string>();
+  cfg.peers.forEach((p, i) => {
+    if (p.name === cfg.node) throw new ConfigError(`peers[${i}].name: "${p.name}" is this node's own name`);
+    if (peerNames.has(p.name)) throw new ConfigError(`peers[${i}].name: two peers are named "${p.name}"`);
+    peerNames.add(p.name);
+  });
+
+  const byPath = new Map<string, number>();
+  const byName = new Map<string, number>();
+  const files: FileSpec[] = cfg.files.map((entry, i) => {
+    const written = typeof entry === 'string' ? entry : entry.path;
+    const name = typeof entry === 'string' ? entry : (entry.name ?? entry.path);
+    const abs = path.resolve(baseDir, written);
+    const seenPath = byPath.get(abs);
+    if (seenPath !== undefined) throw new ConfigError(`files[${i}]: ${abs} is listed twice (files[${seenPath}])`);
+    const seenName = byName.get(name);
+    if (seenName !== undefined) throw new ConfigError(`files[${i}]: name "${name}" is used twice (files[${seenName}])`);
+    byPath.set(abs, i);
+    byName.set(name, i);
+    checkFilePath(abs, i);
+    return Object.freeze({ name, path: abs });
+  });
+
+  return Object.freeze({
+    configPath,
+    node: cfg.node,
+    api: Object.freeze({ ...cfg.api }),
+    m2m: Object.freeze({ ...cfg.m2m }),
+    peers: Object.freeze(cfg.peers.map((p) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep }))),
+    files: Object.freeze(files),
+    stateDir: path.resolve(baseDir, cfg.stateDir),
+    reconcile: cfg.reconcile,
+    peerTimeoutMs: cfg.peerTimeoutMs,
+  });
+}
+
+function checkFilePath(abs: string, i: number): void {
+  const dir = path.dirname(abs);
+  let dirStat;
+  try {
+    dirStat = statSync(dir);
+  } catch {
+    throw new ConfigError(`files[${i}]: folder ${dir} does not exist`);
+  }
+  if (!dirStat.isDirectory()) throw new ConfigError(`files[${i}]: ${dir} is not a folder`);
+  try {
+    const st = statSync(abs);
+    if (st.isDirectory()) throw new ConfigError(`files[${i}]: ${abs} is a directory, not a file`);
+    if (!st.isFile()) throw new ConfigError(`files[${i}]: ${abs} is not a regular file`);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // Absent: allowed, the node warns and creates it when a peer's version arrives.
+  }
+}
+
+/** Reads and validates a YAML configuration file. Throws ConfigError naming the file, key or path. */
+export function loadSettings(file: string): Settings {
+  const configPath = path.resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(configPath, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`${configPath}: cannot read (${code})`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+  } catch (err) {
+    const first = String((err as Error).message).split('\n')[0];
+    throw new ConfigError(`${configPath}: not valid YAML: ${first}`);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(`${configPath}: must be a YAML mapping with node, peers and files`);
+  }
+  return settingsFromRaw(raw, configPath);
+}

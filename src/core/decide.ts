@@ -1,0 +1,96 @@
+import type { Md5, PeerFileFacts, ReconcileMode } from './types.js';
+
+/** What to do after re-hashing a local file. */
+export type LocalDecision =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'gone' }
+  | { readonly kind: 'publish'; readonly prev: Md5 | null; readonly md5: Md5 };
+
+/**
+ * Decides on a fresh local digest. `known` is the last version this node had (it survives a
+ * deletion, so delete-then-recreate still chains to it); `fresh` is null when the file is absent.
+ */
+export function decideLocal(known: Md5 | null, fresh: Md5 | null): LocalDecision {
+  // Deletions are never propagated.
+  if (fresh === null) return { kind: 'gone' };
+  // Same bytes as the last version we had or wrote: covers echoes of our own applies.
+  if (fresh === known) return { kind: 'unchanged' };
+  return { kind: 'publish', prev: known, md5: fresh };
+}
+
+/** What to do with a change a peer sent. */
+export type IncomingDecision =
+  | { readonly kind: 'already' }
+  | { readonly kind: 'apply'; readonly reason: 'create' | 'fast-forward' | 'resolve' }
+  | { readonly kind: 'split-brain' };
+
+export interface IncomingFacts {
+  /** md5 of this node's copy as just read from disk; null when absent. */
+  readonly local: Md5 | null;
+  /** The change: the sender's previous version and its new one. */
+  readonly prev: Md5 | null;
+  readonly md5: Md5;
+  /** What we know of the sender's copy of this file before this change. */
+  readonly peer: Pick<PeerFileFacts, 'md5' | 'splitBrain'>;
+}
+
+/**
+ * Decides whether a peer's change may replace the local copy. A change applies only when the
+ * local copy is the version it replaces, when the file is absent here, or when it is a new
+ * change on top of the sender's side of a recorded split-brain.
+ */
+export function decideIncoming(f: IncomingFacts): IncomingDecision {
+  // Already holding those bytes: nothing to write, but it is agreement.
+  if (f.local === f.md5) return { kind: 'already' };
+  // Absent here: the peer's version creates it.
+  if (f.local === null) return { kind: 'apply', reason: 'create' };
+  // Our copy is exactly what the sender replaced: a plain fast-forward.
+  if (f.local === f.prev) return { kind: 'apply', reason: 'fast-forward' };
+  // In split-brain with the sender, and the sender changed its own side of it after we saw it:
+  // a new change made while in reach resolves the split-brain.
+  if (f.peer.splitBrain && f.prev !== null && f.prev === f.peer.md5) {
+    return { kind: 'apply', reason: 'resolve' };
+  }
+  // Our copy differs from what the sender replaced: both sides changed.
+  return { kind: 'split-brain' };
+}
+
+/** The outcome of comparing one file with a peer when the peer (re)appears. */
+export type ConnectDecision =
+  | { readonly kind: 'aligned' }
+  | { readonly kind: 'pending' }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'split-brain' }
+  | { readonly kind: 'take-theirs' }
+  | { readonly kind: 'keep-ours' };
+
+export interface ConnectFacts {
+  readonly local: Md5 | null;
+  /** The peer's digest; null when it has no such file. */
+  readonly remote: Md5 | null;
+  /** The last md5 both sides agreed on (journal); null when never. */
+  readonly agreed: Md5 | null;
+  readonly mode: ReconcileMode;
+  /** A change of ours to that peer, or of the peer's to us, is still on its way. */
+  readonly inFlight: boolean;
+}
+
+/**
+ * Decides a file's fate when a peer (re)connects. Never writes on its own in `manual` mode; in
+ * `auto` mode it fast-forwards the side that provably did not change since the last agreement.
+ */
+export function reconcileOnConnect(f: ConnectFacts): ConnectDecision {
+  if (f.local !== null && f.local === f.remote) return { kind: 'aligned' };
+  // A change is travelling: its frame or its retransmission decides, not the digests.
+  if (f.inFlight) return { kind: 'pending' };
+  // One side has no file: deletions are not propagated and absence is not a version.
+  if (f.local === null || f.remote === null) return { kind: 'missing' };
+  // Both copies exist and differ.
+  if (f.mode === 'manual') return { kind: 'split-brain' };
+  // auto: only our side still holds the agreed version, so only the peer changed.
+  if (f.agreed !== null && f.local === f.agreed) return { kind: 'take-theirs' };
+  // auto: only the peer still holds the agreed version; it takes ours on its side.
+  if (f.agreed !== null && f.remote === f.agreed) return { kind: 'keep-ours' };
+  // Both changed since the last agreement, or they never agreed.
+  return { kind: 'split-brain' };
+}

@@ -1,0 +1,28 @@
+import type { FileStatus, LocalFacts, Md5, PeerFileFacts, PeerStatus } from './types.js';
+
+/**
+ * Derives the contract's per-peer status from stored facts; never stored itself.
+ * `connected` is whether the peer is in reach now.
+ */
+export function peerStatus(local: Md5 | null, peer: PeerFileFacts, connected: boolean): PeerStatus {
+  // A recorded split-brain outlives a disconnection: only agreement clears it.
+  if (peer.splitBrain) return 'split-brain';
+  // Out of reach, or never reached since start: its copy is not known.
+  if (!connected || peer.md5 === undefined) return 'unknown';
+  // We sent a change that is not confirmed yet.
+  if (peer.inFlight !== null) return 'pending';
+  if (peer.md5 === null) return 'missing';
+  if (peer.md5 === local) return 'aligned';
+  // Digests differ with nothing recorded: a change is on its way one way or the other.
+  return 'pending';
+}
+
+const SEVERITY: readonly PeerStatus[] = ['split-brain', 'missing', 'pending', 'unknown', 'aligned'];
+
+/** The file's status: `missing` when absent here, else the worst of its peers' statuses. */
+export function fileStatus(local: LocalFacts, peers: readonly PeerStatus[]): FileStatus {
+  if (local.md5 === null) return 'missing';
+  let worst = SEVERITY.length - 1;
+  for (const status of peers) worst = Math.min(worst, SEVERITY.indexOf(status));
+  return SEVERITY[worst] ?? 'aligned';
+}

@@ -1,0 +1,104 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../log.js';
+import type { Md5 } from '../core/types.js';
+import { atomicWrite } from './atomic-write.js';
+
+const MD5_RE = /^[0-9a-f]{32}$/;
+
+type Agreed = Record<string, Record<string, Md5>>;
+
+/** Validates a parsed journal document; returns the agreed map or null when malformed. */
+export function checkJournal(x: unknown, node: string): Agreed | null {
+  if (typeof x !== 'object' || x === null) return null;
+  const doc = x as { v?: unknown; node?: unknown; agreed?: unknown };
+  if (doc.v !== 1 || doc.node !== node || typeof doc.agreed !== 'object' || doc.agreed === null) return null;
+  const out: Agreed = {};
+  for (const [peer, files] of Object.entries(doc.agreed as Record<string, unknown>)) {
+    if (typeof files !== 'object' || files === null) return null;
+    const m: Record<string, Md5> = {};
+    for (const [name, md5] of Object.entries(files as Record<string, unknown>)) {
+      if (typeof md5 !== 'string' || !MD5_RE.test(md5)) return null;
+      m[name] = md5;
+    }
+    out[peer] = m;
+  }
+  return out;
+}
+
+/**
+ * The last md5 this node and each peer agreed on, per file, kept in `stateDir`. Saves are
+ * atomic and coalesced: at most one write in flight, repeated while records keep coming.
+ */
+export class Journal {
+  readonly file: string;
+  #agreed: Agreed = {};
+  #dirty = false;
+  #saving: Promise<void> | null = null;
+  readonly #node: string;
+  readonly #log: Logger;
+
+  constructor(stateDir: string, node: string, log: Logger) {
+    this.file = path.join(stateDir, `${node}.journal.json`);
+    this.#node = node;
+    this.#log = log;
+  }
+
+  /** Loads the journal; a missing one is empty, a corrupt one is a warning and empty. */
+  async load(): Promise<void> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Reported below as corrupt.
+    }
+    const agreed = checkJournal(parsed, this.#node);
+    if (agreed === null) {
+      this.#log.warn({ path: this.file }, 'journal is corrupt; starting without agreed versions');
+      return;
+    }
+    this.#agreed = agreed;
+  }
+
+  agreed(peer: string, name: string): Md5 | null {
+    return this.#agreed[peer]?.[name] ?? null;
+  }
+
+  record(peer: string, name: string, md5: Md5): void {
+    const forPeer = (this.#agreed[peer] ??= {});
+    if (forPeer[name] === md5) return;
+    forPeer[name] = md5;
+    this.#dirty = true;
+    if (!this.#saving) this.#saving = this.#saveLoop();
+  }
+
+  /** Resolves when everything recorded so far is on disk. */
+  async flush(): Promise<void> {
+    while (this.#saving) await this.#saving;
+  }
+
+  async #saveLoop(): Promise<void> {
+    try {
+      while (this.#dirty) {
+        this.#dirty = false;
+        const doc = { v: 1, node: this.#node, agreed: this.#agreed };
+        try {
+          await atomicWrite(this.file, Buffer.from(JSON.stringify(doc)));
+        } catch (err) {
+          this.#log.error({ path: this.file, err: (err as Error).message }, 'journal save failed');
+          return;
+        }
+      }
+    } finally {
+      this.#saving = null;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { Packr } from 'msgpackr';
+import {
+  checkFrame,
+  checkReply,
+  checkRequest,
+  type Checked,
+  type Frame,
+  type Reply,
+  type Request,
+} from '../core/frame.js';
+import { md5Of } from '../io/snapshot.js';
+
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
+
+/** Largest message any socket accepts (ZeroMQ drops bigger ones before we allocate them). */
+export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+
+export function encode(value: Frame | Request | Reply): Buffer {
+  return packr.pack(value);
+}
+
+function unpack(bytes: Uint8Array): Checked<unknown> {
+  try {
+    return { ok: true, value: packr.unpack(bytes) };
+  } catch {
+    return { ok: false, reason: 'not msgpack' };
+  }
+}
+
+/** What the receiving node allows: the sender it expects and the names it lists. */
+export interface FrameScope {
+  readonly peer: string;
+  readonly names: ReadonlySet<string>;
+}
+
+/**
+ * Decodes and checks a PUB frame from `scope.peer`: shape, sender, a listed name, and content
+ * that hashes to its md5. Returns the frame or the reason it must be dropped.
+ */
+export function decodeFrame(bytes: Uint8Array, scope: FrameScope): Checked<Frame> {
+  const raw = unpack(bytes);
+  if (!raw.ok) return raw;
+  const checked = checkFrame(raw.value);
+  if (!checked.ok) return checked;
+  const frame = checked.value;
+  if (frame.from !== scope.peer) return { ok: false, reason: `sender "${frame.from}" is not ${scope.peer}` };
+  if (frame.t !== 'hb' && !scope.names.has(frame.name)) return { ok: false, reason: 'name not listed here' };
+  if (frame.t === 'change' && md5Of(frame.data) !== frame.md5) return { ok: false, reason: 'content does not match md5' };
+  return checked;
+}
+
+/** Decodes and checks a request arriving on the REP socket. */
+export function decodeRequest(bytes: Uint8Array, peers: ReadonlySet<string>): Checked<Request> {
+  const raw = unpack(bytes);
+  if (!raw.ok) return raw;
+  const checked = checkRequest(raw.value);
+  if (checked.ok && !peers.has(checked.value.from)) return { ok: false, reason: 'unknown peer' };
+  return checked;
+}
+
+/** Decodes and checks a reply; content replies must hash to their md5. */
+export function decodeReply(bytes: Uint8Array): Checked<Reply> {
+  const raw = unpack(bytes);
+  if (!raw.ok) return raw;
+  const checked = checkReply(raw.value);
+  if (checked.ok && checked.value.t === 'content' && checked.value.data && md5Of(checked.value.data) !== checked.value.md5) {
+    return { ok: false, reason: 'content does not match md5' };
+  }
+  return checked;
+}

@@ -1,0 +1,69 @@
+import { Request as ZmqRequest } from 'zeromq';
+import type { Reply, Request } from '../core/frame.js';
+import { EntangledError } from '../core/errors.js';
+import { decodeReply, encode, MAX_MESSAGE_BYTES } from './codec.js';
+
+/**
+ * Owns the REQ link to one peer's REP socket. Requests go one at a time through a queue; a
+ * request that gets no reply within `timeoutMs` fails with PEER_UNREACHABLE and the socket is
+ * recreated (REQ's strict send/receive alternation would otherwise wedge it).
+ */
+export class PeerRequester {
+  #sock: ZmqRequest | null = null;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    readonly endpoint: string,
+    readonly timeoutMs: number,
+  ) {}
+
+  #socket(): ZmqRequest {
+    if (!this.#sock) {
+      this.#sock = new ZmqRequest({
+        linger: 0,
+        maxMessageSize: MAX_MESSAGE_BYTES,
+        receiveTimeout: this.timeoutMs,
+        sendTimeout: this.timeoutMs,
+        reconnectInterval: 100,
+        reconnectMaxInterval: 1000,
+      });
+      this.#sock.connect(this.endpoint);
+    }
+    return this.#sock;
+  }
+
+  #reset(): void {
+    this.#sock?.close();
+    this.#sock = null;
+  }
+
+  /** Sends one request and resolves with its checked reply; throws EntangledError otherwise. */
+  request(req: Request): Promise<Reply> {
+    const run = async (): Promise<Reply> => {
+      if (this.#closed) throw new EntangledError('PEER_UNREACHABLE', 'node is stopping');
+      const sock = this.#socket();
+      let bytes: Buffer | undefined;
+      try {
+        await sock.send(encode(req));
+        [bytes] = await sock.receive();
+      } catch (err) {
+        this.#reset();
+        const code = (err as { code?: string }).code;
+        throw new EntangledError('PEER_UNREACHABLE', code === 'EAGAIN' ? 'no reply in time' : `request failed (${code ?? 'error'})`);
+      }
+      const reply = bytes ? decodeReply(bytes) : { ok: false as const, reason: 'empty reply' };
+      if (!reply.ok) throw new EntangledError('PEER_UNREACHABLE', `bad reply: ${reply.reason}`);
+      if (reply.value.t === 'error') throw new EntangledError('PEER_UNREACHABLE', `peer refused: ${reply.value.message}`);
+      return reply.value;
+    };
+    const p = this.#tail.then(run, run);
+    this.#tail = p.catch(() => undefined);
+    return p;
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#reset();
+  }
+}

@@ -1,0 +1,718 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { FileSpec, PeerSpec, Settings } from '../config/settings.js';
+import { decideIncoming, decideLocal, reconcileOnConnect } from '../core/decide.js';
+import { EntangledError } from '../core/errors.js';
+import type { ChangeFrame, DigestsReply, Frame, HaveFrame, HeartbeatFrame, Reply, Request } from '../core/frame.js';
+import { fileStatus, peerStatus } from '../core/status.js';
+import type { LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../core/types.js';
+import { atomicWrite, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
+import { Journal } from '../io/journal.js';
+import { readSnapshot, type Snapshot } from '../io/snapshot.js';
+import { Watcher } from '../io/watcher.js';
+import type { Logger } from '../log.js';
+import { decodeFrame } from '../net/codec.js';
+import { FramePublisher } from '../net/publisher.js';
+import { RequestReplier } from '../net/replier.js';
+import { PeerRequester } from '../net/requester.js';
+import { PeerSubscriber } from '../net/subscriber.js';
+import { SerialQueue } from './serial.js';
+import type { NodeState, NodeView } from './view.js';
+
+/** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
+const VERIFY_MS = 15;
+/** Period of the stat sweep that catches whatever a watcher missed (anti-entropy). */
+const SWEEP_MS = 5000;
+/** Every this many sweeps, small files are re-hashed whatever their stat says. */
+const FULL_SWEEP_EVERY = 12;
+const FULL_SWEEP_MAX_BYTES = 1024 * 1024;
+
+interface PeerFacts extends PeerFileFacts {
+  /** When our in-flight change was last sent (ms). */
+  sentAt: number;
+  /** Value of the node's learn counter when a frame last told us about this peer's copy. */
+  learnedAt: number;
+}
+
+interface FileEntry {
+  readonly spec: FileSpec;
+  readonly log: Logger;
+  readonly queue: SerialQueue;
+  /** The last version this node had; survives a deletion so a recreation chains to it. */
+  known: Md5 | null;
+  local: LocalFacts;
+  error: string | null;
+  errorKind: 'read' | 'write' | null;
+  /** The last change we published, for retransmission. */
+  lastSent: { prev: Md5 | null; md5: Md5 } | null;
+  scanQueued: boolean;
+  verifyTimer: NodeJS.Timeout | null;
+  statSig: string;
+  readonly peers: Map<string, PeerFacts>;
+}
+
+interface PeerLink {
+  readonly spec: PeerSpec;
+  readonly log: Logger;
+  readonly requester: PeerRequester;
+  readonly subscriber: PeerSubscriber;
+  connected: boolean;
+  epoch: string | null;
+  lastSeen: number | null;
+  exchanging: boolean;
+  needsConnectExchange: boolean;
+  lastRefresh: number;
+  /** The peer's whole digest map as last reported (all its names), for heartbeat sums. */
+  remote: Map<string, Md5 | null>;
+  remoteSum: string | null;
+}
+
+const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
+
+function digestSum(entries: Iterable<[string, Md5 | null]>): string {
+  const lines = [...entries].map(([n, m]) => `${n}\0${m ?? '-'}`).sort();
+  return createHash('md5').update(lines.join('\n')).digest('hex');
+}
+
+function errText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+}
+
+/**
+ * One entangled node: owns its files, its sockets and its timers, and exposes a read-only view
+ * for the API. `start()` brings it up; `stop()` takes it down in order.
+ */
+export class EntangledNode implements NodeView {
+  readonly settings: Settings;
+  readonly epoch = randomBytes(8).toString('hex');
+  readonly #log: Logger;
+  readonly #files = new Map<string, FileEntry>();
+  readonly #byPath = new Map<string, FileEntry>();
+  readonly #peers = new Map<string, PeerLink>();
+  readonly #names: ReadonlySet<string>;
+  readonly #journal: Journal;
+  readonly #publisher = new FramePublisher();
+  readonly #replier = new RequestReplier();
+  readonly #watcher: Watcher;
+  readonly #hbMs: number;
+  #learn = 0;
+  #ownSum: string | null = null;
+  #timers: NodeJS.Timeout[] = [];
+  #sweeps = 0;
+  #stopping = false;
+
+  constructor(settings: Settings, log: Logger) {
+    this.settings = settings;
+    this.#log = log;
+    this.#hbMs = Math.max(20, Math.floor(settings.peerTimeoutMs / 5));
+    this.#journal = new Journal(settings.stateDir, settings.node, log);
+    for (const spec of settings.files) {
+      const entryLog = log.child({ path: spec.path, name: spec.name });
+      const entry: FileEntry = {
+        spec,
+        log: entryLog,
+        queue: new SerialQueue((err) => entryLog.error({ err: errText(err) }, 'file task failed')),
+        known: null,
+        local: MISSING,
+        error: null,
+        errorKind: null,
+        lastSent: null,
+        scanQueued: false,
+        verifyTimer: null,
+        statSig: '',
+        peers: new Map(settings.peers.map((p) => [p.name, { md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, learnedAt: 0 }])),
+      };
+      this.#files.set(spec.name, entry);
+      this.#byPath.set(spec.path, entry);
+    }
+    this.#names = new Set(this.#files.keys());
+    const requestTimeout = Math.min(Math.max(settings.peerTimeoutMs, 500), 5000);
+    for (const spec of settings.peers) {
+      this.#peers.set(spec.name, {
+        spec,
+        log: log.child({ peer: spec.name }),
+        requester: new PeerRequester(spec.rep, requestTimeout),
+        subscriber: new PeerSubscriber(spec.pub),
+        connected: false,
+        epoch: null,
+        lastSeen: null,
+        exchanging: false,
+        needsConnectExchange: false,
+        lastRefresh: 0,
+        remote: new Map(),
+        remoteSum: null,
+      });
+    }
+    this.#watcher = new Watcher(
+      this.#byPath.keys(),
+      (p) => {
+        const entry = this.#byPath.get(p);
+        if (entry) this.#onEvent(entry);
+      },
+      (err) => this.#log.error({ err: errText(err) }, 'watcher error'),
+    );
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Hashes every file, binds and connects the sockets, starts watching. Throws on bind failure. */
+  async start(): Promise<void> {
+    const removed = await removeStrayTemps(this.settings.files.map((f) => path.dirname(f.path)));
+    for (const p of removed) this.#log.info({ path: p }, 'removed a temp file left by a crash');
+    await this.#journal.load();
+    await Promise.all([...this.#files.values()].map((e) => this.#bootstrapFile(e)));
+
+    try {
+      await this.#publisher.bind(this.settings.m2m.pub);
+    } catch (err) {
+      throw new EntangledError('IO', `cannot bind m2m.pub ${this.settings.m2m.pub}: ${errText(err)}`);
+    }
+    try {
+      await this.#replier.bind(this.settings.m2m.rep);
+    } catch (err) {
+      throw new EntangledError('IO', `cannot bind m2m.rep ${this.settings.m2m.rep}: ${errText(err)}`);
+    }
+    this.#replier.start(
+      new Set(this.#peers.keys()),
+      (req) => this.#onRequest(req),
+      (reason) => this.#log.warn({ reason }, 'dropped a malformed request'),
+    );
+    for (const link of this.#peers.values()) {
+      link.subscriber.start((bytes) => this.#onMessage(link, bytes));
+    }
+    await this.#watcher.start();
+    this.#timers.push(setInterval(() => this.#tick(), this.#hbMs));
+    this.#timers.push(setInterval(() => void this.#sweep(), SWEEP_MS));
+    this.#publishHeartbeat();
+    this.#log.info(
+      { files: this.#files.size, peers: [...this.#peers.keys()], reconcile: this.settings.reconcile },
+      'node started',
+    );
+  }
+
+  /** Stops watching, lets in-flight writes finish (bounded), closes sockets. Never leaves a partial file. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    for (const e of this.#files.values()) if (e.verifyTimer) clearTimeout(e.verifyTimer);
+    await this.#watcher.close().catch(() => undefined);
+    const drained = Promise.all([...this.#files.values()].map((e) => e.queue.drained()));
+    // In-flight work gets a bounded grace; an abandoned write leaves at most a temp file,
+    // which the next start removes.
+    await Promise.race([drained, delay(800)]);
+    await Promise.race([this.#journal.flush(), delay(300)]);
+    for (const link of this.#peers.values()) link.requester.close();
+    await Promise.all([...this.#peers.values()].map((l) => l.subscriber.close()));
+    this.#publisher.close();
+    await this.#replier.close();
+    this.#log.info('node stopped');
+  }
+
+  async #bootstrapFile(entry: FileEntry): Promise<void> {
+    try {
+      const snap = await readSnapshot(entry.spec.path);
+      if (snap === null) {
+        entry.log.warn('listed file does not exist; it is created when a peer sends its version');
+      } else {
+        entry.known = snap.md5;
+        entry.local = { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs };
+      }
+    } catch (err) {
+      entry.error = errText(err);
+      entry.errorKind = 'read';
+      entry.log.error({ err: entry.error }, 'cannot read listed file');
+    }
+    entry.statSig = await statSignature(entry.spec.path);
+  }
+
+  // ---------------------------------------------------------------- local changes
+
+  #onEvent(entry: FileEntry): void {
+    if (this.#stopping) return;
+    this.#touch(entry, true);
+  }
+
+  /** Queues one scan of the file unless one is already waiting (coalescing bursts). */
+  #touch(entry: FileEntry, verify: boolean): void {
+    if (entry.scanQueued) return;
+    entry.scanQueued = true;
+    void entry.queue.push(async () => {
+      entry.scanQueued = false;
+      await this.#scan(entry);
+      if (verify && !this.#stopping) {
+        // A watcher may swallow the last event of a burst: read again shortly after.
+        if (entry.verifyTimer) clearTimeout(entry.verifyTimer);
+        entry.verifyTimer = setTimeout(() => {
+          entry.verifyTimer = null;
+          if (!this.#stopping) this.#touch(entry, false);
+        }, VERIFY_MS);
+      }
+    });
+  }
+
+  /** Reads the file and publishes it when it differs from the last version we had. Returns the snapshot. */
+  async #scan(entry: FileEntry): Promise<Snapshot | null | undefined> {
+    let snap: Snapshot | null;
+    try {
+      snap = await readSnapshot(entry.spec.path);
+    } catch (err) {
+      this.#setError(entry, 'read', errText(err), 'cannot read listed file');
+      return undefined;
+    }
+    this.#clearReadError(entry);
+    this.#onSnapshot(entry, snap);
+    return snap;
+  }
+
+  #onSnapshot(entry: FileEntry, snap: Snapshot | null): void {
+    const decision = decideLocal(entry.known, snap?.md5 ?? null);
+    const wasPresent = entry.local.md5 !== null;
+    entry.local = snap ? { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs } : MISSING;
+    if (decision.kind === 'gone') {
+      if (wasPresent) {
+        this.#ownSum = null;
+        entry.log.warn('listed file was deleted; peers keep their copies');
+        this.#publishHave(entry, null, null, null);
+      }
+      return;
+    }
+    if (decision.kind === 'unchanged') {
+      if (!wasPresent) {
+        this.#ownSum = null;
+        this.#publishHave(entry, entry.local.md5, null, null);
+      }
+      return;
+    }
+    if (!snap) return;
+    entry.known = decision.md5;
+    entry.lastSent = { prev: decision.prev, md5: decision.md5 };
+    this.#ownSum = null;
+    const now = Date.now();
+    for (const [peer, facts] of entry.peers) {
+      if (this.#peers.get(peer)?.connected) {
+        facts.inFlight = decision.md5;
+        facts.sentAt = now;
+      }
+    }
+    this.#publishChange(entry, decision.prev, snap);
+    entry.log.info({ md5: decision.md5, prev: decision.prev, size: snap.size }, 'local change published');
+  }
+
+  #publishChange(entry: FileEntry, prev: Md5 | null, snap: Snapshot): void {
+    const frame: ChangeFrame = {
+      v: 1,
+      t: 'change',
+      from: this.settings.node,
+      epoch: this.epoch,
+      name: entry.spec.name,
+      prev,
+      md5: snap.md5,
+      data: snap.data,
+      ts: Date.now(),
+    };
+    this.#publisher.publish(frame);
+  }
+
+  #publishHave(entry: FileEntry, md5: Md5 | null, re: Md5 | null, conflict: string | null): void {
+    const frame: HaveFrame = { v: 1, t: 'have', from: this.settings.node, epoch: this.epoch, name: entry.spec.name, md5, re, conflict };
+    this.#publisher.publish(frame);
+  }
+
+  #publishHeartbeat(): void {
+    const frame: HeartbeatFrame = { v: 1, t: 'hb', from: this.settings.node, epoch: this.epoch, sum: this.#digestSum() };
+    this.#publisher.publish(frame);
+  }
+
+  #digestSum(): string {
+    this.#ownSum ??= digestSum([...this.#files.values()].map((e) => [e.spec.name, e.local.md5]));
+    return this.#ownSum;
+  }
+
+  // ---------------------------------------------------------------- frames from peers
+
+  #onMessage(link: PeerLink, bytes: Buffer): void {
+    if (this.#stopping) return;
+    const decoded = decodeFrame(bytes, { peer: link.spec.name, names: this.#names });
+    if (!decoded.ok) {
+      link.log.warn({ reason: decoded.reason, bytes: bytes.length }, 'dropped a frame');
+      return;
+    }
+    const frame: Frame = decoded.value;
+    if (frame.t === 'hb') {
+      this.#onHeartbeat(link, frame);
+      return;
+    }
+    // Frames from a peer not (yet again) in reach are stale: the digest exchange decides.
+    if (!link.connected || frame.epoch !== link.epoch) {
+      link.log.debug({ kind: frame.t }, 'dropped a frame from a peer not in reach');
+      return;
+    }
+    link.lastSeen = Date.now();
+    const entry = this.#files.get(frame.name);
+    if (!entry) return;
+    if (frame.t === 'have') this.#onHave(link, entry, frame);
+    else void entry.queue.push(() => this.#onChange(link, entry, frame));
+  }
+
+  #onHeartbeat(link: PeerLink, hb: HeartbeatFrame): void {
+    const now = Date.now();
+    link.lastSeen = now;
+    if (!link.connected || link.epoch !== hb.epoch) {
+      if (link.connected) link.log.info('peer restarted');
+      else if (link.epoch === null) link.log.info('peer connected');
+      else link.log.info('peer back');
+      link.connected = true;
+      link.epoch = hb.epoch;
+      link.remote.clear();
+      link.remoteSum = null;
+      for (const entry of this.#files.values()) {
+        const facts = entry.peers.get(link.spec.name);
+        if (facts) {
+          facts.md5 = undefined;
+          facts.inFlight = null;
+        }
+      }
+      link.needsConnectExchange = true;
+      void this.#exchange(link);
+      return;
+    }
+    if (link.needsConnectExchange || link.exchanging) return;
+    if (hb.sum !== this.#remoteSum(link) && now - link.lastRefresh >= this.#hbMs * 2) void this.#exchange(link);
+  }
+
+  #remoteSum(link: PeerLink): string {
+    link.remoteSum ??= digestSum(link.remote.entries());
+    return link.remoteSum;
+  }
+
+  #learnPeerMd5(link: PeerLink, entry: FileEntry, facts: PeerFacts, md5: Md5 | null): void {
+    facts.md5 = md5;
+    facts.learnedAt = ++this.#learn;
+    link.remote.set(entry.spec.name, md5);
+    link.remoteSum = null;
+  }
+
+  /** Records agreement with a peer: clears a split-brain, journals the version. */
+  #agree(link: PeerLink, entry: FileEntry, facts: PeerFacts, md5: Md5): void {
+    if (facts.splitBrain) {
+      facts.splitBrain = false;
+      entry.log.info({ peer: link.spec.name, md5 }, 'split-brain resolved');
+    }
+    if (facts.inFlight === md5) facts.inFlight = null;
+    this.#journal.record(link.spec.name, entry.spec.name, md5);
+  }
+
+  #markSplitBrain(link: PeerLink, entry: FileEntry, facts: PeerFacts, remote: Md5 | null | undefined): void {
+    facts.inFlight = null;
+    if (facts.splitBrain) return;
+    facts.splitBrain = true;
+    entry.log.warn({ peer: link.spec.name, local: entry.local.md5, remote: remote ?? null }, 'split-brain: both sides changed; neither copy is overwritten');
+  }
+
+  #onHave(link: PeerLink, entry: FileEntry, have: HaveFrame): void {
+    const facts = entry.peers.get(link.spec.name);
+    if (!facts) return;
+    this.#learnPeerMd5(link, entry, facts, have.md5);
+    if (facts.inFlight !== null && (have.re === facts.inFlight || have.md5 === facts.inFlight)) facts.inFlight = null;
+    if (have.md5 !== null && have.md5 === entry.local.md5) {
+      this.#agree(link, entry, facts, have.md5);
+    } else if (have.conflict === this.settings.node) {
+      this.#markSplitBrain(link, entry, facts, have.md5);
+    }
+  }
+
+  async #onChange(link: PeerLink, entry: FileEntry, frame: ChangeFrame): Promise<void> {
+    const facts = entry.peers.get(link.spec.name);
+    if (!facts || this.#stopping) return;
+    // Decide on what is on disk: a local edit the watcher has not reported yet is published first.
+    const snap = await this.#scan(entry);
+    if (snap === undefined) return;
+    const local = snap?.md5 ?? null;
+    const decision = decideIncoming({ local, prev: frame.prev, md5: frame.md5, peer: facts });
+    this.#learnPeerMd5(link, entry, facts, frame.md5);
+    switch (decision.kind) {
+      case 'already':
+        this.#agree(link, entry, facts, frame.md5);
+        this.#publishHave(entry, frame.md5, frame.md5, null);
+        return;
+      case 'split-brain':
+        this.#markSplitBrain(link, entry, facts, frame.md5);
+        this.#publishHave(entry, local, frame.md5, link.spec.name);
+        return;
+      case 'apply': {
+        const ok = await this.#apply(entry, local, frame.data, frame.md5);
+        if (ok === 'written') {
+          facts.inFlight = null;
+          this.#agree(link, entry, facts, frame.md5);
+          this.#publishHave(entry, frame.md5, frame.md5, null);
+          entry.log.info({ peer: link.spec.name, md5: frame.md5, reason: decision.reason, latencyMs: Date.now() - frame.ts }, 'applied change from peer');
+        } else if (ok === 'changed') {
+          // A local edit landed while we wrote: it was published; both sides changed.
+          this.#markSplitBrain(link, entry, facts, frame.md5);
+          this.#publishHave(entry, entry.local.md5, frame.md5, link.spec.name);
+        }
+        // 'failed': no ack; the sender retransmits and we retry once the cause is gone.
+        return;
+      }
+    }
+  }
+
+  /**
+   * Writes `data` over the file when it still hashes to `expected` (checked again just before
+   * the rename). Updates the echo guard first, so the watcher sees our bytes as no change.
+   */
+  async #apply(entry: FileEntry, expected: Md5 | null, data: Uint8Array, md5: Md5): Promise<'written' | 'changed' | 'failed'> {
+    const before = entry.known;
+    entry.known = md5;
+    try {
+      await atomicWrite(entry.spec.path, data, {
+        precondition: async () => ((await readSnapshot(entry.spec.path))?.md5 ?? null) === expected,
+      });
+    } catch (err) {
+      entry.known = before;
+      if (err instanceof PreconditionFailed) {
+        await this.#scan(entry);
+        return 'changed';
+      }
+      this.#setError(entry, 'write', errText(err), 'cannot write listed file');
+      return 'failed';
+    }
+    const st = await stat(entry.spec.path).catch(() => null);
+    if (expected === null) entry.log.info({ md5 }, 'created listed file from a peer');
+    entry.local = { md5, size: data.length, mtimeMs: st?.mtimeMs ?? Date.now() };
+    entry.statSig = st ? sigOf(st) : '';
+    entry.error = null;
+    entry.errorKind = null;
+    this.#ownSum = null;
+    return 'written';
+  }
+
+  #setError(entry: FileEntry, kind: 'read' | 'write', message: string, what: string): void {
+    if (entry.error !== message) entry.log.error({ err: message }, what);
+    entry.error = message;
+    entry.errorKind = kind;
+  }
+
+  #clearReadError(entry: FileEntry): void {
+    if (entry.errorKind === 'read') {
+      entry.error = null;
+      entry.errorKind = null;
+    }
+  }
+
+  // ---------------------------------------------------------------- digest exchange
+
+  /**
+   * Asks the peer for its digests. On a (re)connect, decides each file (reconcileOnConnect);
+   * otherwise only refreshes what we know of the peer's copies.
+   */
+  async #exchange(link: PeerLink): Promise<void> {
+    if (link.exchanging || this.#stopping) return;
+    link.exchanging = true;
+    const connect = link.needsConnectExchange;
+    const startedAt = this.#learn;
+    const epoch = link.epoch;
+    try {
+      const reply = await link.requester.request({ v: 1, t: 'digests', from: this.settings.node });
+      if (reply.t !== 'digests') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
+      if (reply.from !== link.spec.name) throw new EntangledError('PEER_UNREACHABLE', `reply from "${reply.from}"`);
+      if (!link.connected || link.epoch !== epoch || reply.epoch !== epoch) return;
+      link.lastRefresh = Date.now();
+      this.#applyDigests(link, reply, connect, startedAt);
+      if (connect) link.needsConnectExchange = false;
+    } catch (err) {
+      link.log.warn({ err: errText(err), connect }, 'digest exchange failed; retrying');
+    } finally {
+      link.exchanging = false;
+    }
+  }
+
+  #applyDigests(link: PeerLink, reply: DigestsReply, connect: boolean, startedAt: number): void {
+    const peer = link.spec.name;
+    const pending = new Set(reply.pending);
+    link.remote = new Map(Object.entries(reply.files));
+    link.remoteSum = null;
+    for (const entry of this.#files.values()) {
+      const facts = entry.peers.get(peer);
+      if (!facts) continue;
+      // A frame told us something newer while the request was on its way.
+      if (facts.learnedAt > startedAt) continue;
+      const remote = reply.files[entry.spec.name] ?? null;
+      facts.md5 = remote;
+      const local = entry.local.md5;
+      if (!connect) {
+        if (facts.inFlight !== null && remote === facts.inFlight) facts.inFlight = null;
+        if (remote !== null && remote === local) this.#agree(link, entry, facts, remote);
+        continue;
+      }
+      const decision = reconcileOnConnect({
+        local,
+        remote,
+        agreed: this.#journal.agreed(peer, entry.spec.name),
+        mode: this.settings.reconcile,
+        inFlight: facts.inFlight !== null || pending.has(entry.spec.name),
+      });
+      switch (decision.kind) {
+        case 'aligned':
+          this.#agree(link, entry, facts, remote as Md5);
+          break;
+        case 'split-brain':
+          this.#markSplitBrain(link, entry, facts, remote);
+          break;
+        case 'take-theirs':
+          void entry.queue.push(() => this.#pullAndApply(link, entry));
+          break;
+        case 'pending':
+        case 'missing':
+        case 'keep-ours':
+          break;
+      }
+    }
+  }
+
+  /** auto mode: our copy is still the agreed version and the peer's moved on; take the peer's. */
+  async #pullAndApply(link: PeerLink, entry: FileEntry): Promise<void> {
+    const facts = entry.peers.get(link.spec.name);
+    if (!facts || this.#stopping) return;
+    const agreed = this.#journal.agreed(link.spec.name, entry.spec.name);
+    const snap = await this.#scan(entry);
+    if (snap === undefined || !snap || snap.md5 !== agreed) return;
+    let reply: Reply;
+    try {
+      reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
+    } catch (err) {
+      link.log.warn({ path: entry.spec.path, err: errText(err) }, 'pull failed');
+      link.needsConnectExchange = true;
+      return;
+    }
+    if (reply.t !== 'content' || reply.md5 === null || reply.data === null) return;
+    this.#learnPeerMd5(link, entry, facts, reply.md5);
+    if (reply.md5 === snap.md5) {
+      this.#agree(link, entry, facts, reply.md5);
+      return;
+    }
+    const ok = await this.#apply(entry, snap.md5, reply.data, reply.md5);
+    if (ok === 'written') {
+      this.#agree(link, entry, facts, reply.md5);
+      this.#publishHave(entry, reply.md5, null, null);
+      entry.log.info({ peer: link.spec.name, md5: reply.md5, from: snap.md5 }, 'fast-forwarded to the peer\'s version (reconcile: auto)');
+    } else if (ok === 'changed') {
+      this.#markSplitBrain(link, entry, facts, reply.md5);
+    }
+  }
+
+  async #onRequest(req: Request): Promise<Reply> {
+    const link = this.#peers.get(req.from);
+    if (req.t === 'digests') {
+      const files: Record<string, Md5 | null> = {};
+      const pending: string[] = [];
+      for (const entry of this.#files.values()) {
+        files[entry.spec.name] = entry.local.md5;
+        if (link && entry.peers.get(link.spec.name)?.inFlight) pending.push(entry.spec.name);
+      }
+      return { v: 1, t: 'digests', from: this.settings.node, epoch: this.epoch, files, pending };
+    }
+    const entry = this.#files.get(req.name);
+    if (!entry) return { v: 1, t: 'error', message: 'name not listed here' };
+    const snap = await readSnapshot(entry.spec.path);
+    return { v: 1, t: 'content', name: entry.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null };
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  #tick(): void {
+    if (this.#stopping) return;
+    this.#publishHeartbeat();
+    const now = Date.now();
+    for (const link of this.#peers.values()) {
+      if (!link.connected) continue;
+      if (link.lastSeen !== null && now - link.lastSeen > this.settings.peerTimeoutMs) {
+        link.connected = false;
+        link.log.warn({ silentMs: now - link.lastSeen }, 'peer lost');
+        for (const entry of this.#files.values()) {
+          const facts = entry.peers.get(link.spec.name);
+          if (facts) facts.inFlight = null;
+        }
+        continue;
+      }
+      if (link.needsConnectExchange) void this.#exchange(link);
+      this.#retransmit(link, now);
+    }
+  }
+
+  /** Re-sends changes a connected peer has not confirmed within a heartbeat. */
+  #retransmit(link: PeerLink, now: number): void {
+    for (const entry of this.#files.values()) {
+      const facts = entry.peers.get(link.spec.name);
+      if (!facts || facts.inFlight === null || now - facts.sentAt < this.#hbMs) continue;
+      facts.sentAt = now;
+      const want = facts.inFlight;
+      void entry.queue.push(async () => {
+        const snap = await this.#scan(entry);
+        const sent = entry.lastSent;
+        if (snap && sent && snap.md5 === want && sent.md5 === want) this.#publishChange(entry, sent.prev, snap);
+      });
+    }
+  }
+
+  async #sweep(): Promise<void> {
+    if (this.#stopping) return;
+    const full = ++this.#sweeps % FULL_SWEEP_EVERY === 0;
+    for (const entry of this.#files.values()) {
+      const sig = await statSignature(entry.spec.path);
+      const changed = sig !== entry.statSig;
+      entry.statSig = sig;
+      if (changed || (full && entry.local.size <= FULL_SWEEP_MAX_BYTES) || entry.error !== null) this.#touch(entry, false);
+    }
+  }
+
+  // ---------------------------------------------------------------- view
+
+  state(): NodeState {
+    const peers = [...this.#peers.values()].map((l) => ({
+      name: l.spec.name,
+      connected: l.connected,
+      lastSeen: l.lastSeen === null ? null : new Date(l.lastSeen).toISOString(),
+    }));
+    const files = [...this.#files.values()].map((e) => {
+      const perPeer: Record<string, { md5: Md5 | null; status: PeerStatus }> = {};
+      const statuses: PeerStatus[] = [];
+      for (const [name, facts] of e.peers) {
+        const connected = this.#peers.get(name)?.connected ?? false;
+        const status = peerStatus(e.local.md5, facts, connected);
+        statuses.push(status);
+        perPeer[name] = { md5: connected || facts.splitBrain ? (facts.md5 ?? null) : null, status };
+      }
+      return {
+        name: e.spec.name,
+        path: e.spec.path,
+        status: fileStatus(e.local, statuses),
+        md5: e.local.md5,
+        size: e.local.md5 === null ? null : e.local.size,
+        mtime: e.local.md5 === null ? null : new Date(e.local.mtimeMs).toISOString(),
+        error: e.error,
+        peers: perPeer,
+      };
+    });
+    return { node: this.settings.node, reconcile: this.settings.reconcile, peers, files };
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function sigOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+}
+
+async function statSignature(p: string): Promise<string> {
+  try {
+    return sigOf(await stat(p));
+  } catch {
+    return 'absent';
+  }
+}

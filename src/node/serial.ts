@@ -1,0 +1,34 @@
+/**
+ * Runs tasks one after another for one key (a file), so reads, decisions and writes for that
+ * file never interleave. Errors are handed to `onError`; the queue keeps going.
+ */
+export class SerialQueue {
+  #tail: Promise<void> = Promise.resolve();
+  #pending = 0;
+
+  constructor(private readonly onError: (err: unknown) => void) {}
+
+  get idle(): boolean {
+    return this.#pending === 0;
+  }
+
+  push(task: () => Promise<void>): Promise<void> {
+    this.#pending++;
+    const run = async (): Promise<void> => {
+      try {
+        await task();
+      } catch (err) {
+        this.onError(err);
+      } finally {
+        this.#pending--;
+      }
+    };
+    this.#tail = this.#tail.then(run);
+    return this.#tail;
+  }
+
+  /** Resolves when every task pushed so far has finished. */
+  drained(): Promise<void> {
+    return this.#tail;
+  }
+}
