@@ -31,6 +31,14 @@ export class Watcher {
     fsw.on('all', (_event, p) => {
       if (this.#paths.has(p)) this.#onTouched(p);
     });
+    // chokidar throttles and stat-filters its own events: it swallows the later writes of a
+    // burst and sometimes a save by rename. Its raw fs.watch events miss nothing; use them too.
+    fsw.on('raw', (_event, name, details: unknown) => {
+      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+      if (!watched || !name) return;
+      const p = this.#paths.has(watched) ? watched : path.join(watched, name);
+      if (this.#paths.has(p)) this.#onTouched(p);
+    });
     fsw.on('error', (err) => this.#onError(err as Error));
     await new Promise<void>((resolve) => fsw.once('ready', () => resolve()));
   }

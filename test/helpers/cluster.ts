@@ -1,0 +1,260 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/cli/main.js');
+
+/** Polls `fn` until it returns a truthy value; throws with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 5000, everyMs = 10): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Ports that were free a moment ago (bound to port 0, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => resolve(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export function md5(data: string | Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+export function md5File(p: string): string | null {
+  try {
+    return md5(readFileSync(p));
+  } catch {
+    return null;
+  }
+}
+
+export function tempDir(prefix = 'entangled-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+export interface NodePorts {
+  api: number;
+  pub: number;
+  rep: number;
+}
+
+export interface NodeDef {
+  name: string;
+  dir: string;
+  ports: NodePorts;
+  configPath: string;
+}
+
+export interface ClusterOptions {
+  names?: string[];
+  files?: Record<string, string | null>;
+  /** Per node overrides of file contents: node name → file name → content (null = absent). */
+  contents?: Record<string, Record<string, string | null>>;
+  reconcile?: 'manual' | 'auto';
+  peerTimeoutMs?: number;
+  extra?: Record<string, unknown>;
+}
+
+/** Writes a config and sample files per node into one temp folder. Nothing runs yet. */
+export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: string; nodes: NodeDef[] }> {
+  const names = opts.names ?? ['alpha', 'beta'];
+  const files = opts.files ?? { 'app.conf': 'listen 80\n' };
+  const root = tempDir();
+  const ports = await freePorts(names.length * 3);
+  const nodes: NodeDef[] = names.map((name, i) => {
+    const dir = path.join(root, name);
+    mkdirSync(path.join(dir, 'state'), { recursive: true });
+    return {
+      name,
+      dir,
+      ports: { api: ports[i * 3]!, pub: ports[i * 3 + 1]!, rep: ports[i * 3 + 2]! },
+      configPath: path.join(dir, 'entangled.yaml'),
+    };
+  });
+  for (const n of nodes) {
+    const config = {
+      node: n.name,
+      api: { host: '127.0.0.1', port: n.ports.api },
+      m2m: { pub: `tcp://127.0.0.1:${n.ports.pub}`, rep: `tcp://127.0.0.1:${n.ports.rep}` },
+      peers: nodes
+        .filter((p) => p !== n)
+        .map((p) => ({ name: p.name, pub: `tcp://127.0.0.1:${p.ports.pub}`, rep: `tcp://127.0.0.1:${p.ports.rep}` })),
+      files: Object.keys(files),
+      stateDir: 'state',
+      reconcile: opts.reconcile ?? 'manual',
+      peerTimeoutMs: opts.peerTimeoutMs ?? 1000,
+      ...opts.extra,
+    };
+    writeFileSync(n.configPath, stringify(config));
+    for (const [file, content] of Object.entries(files)) {
+      const own = opts.contents?.[n.name]?.[file];
+      const c = own !== undefined ? own : content;
+      if (c !== null) writeFileSync(path.join(n.dir, file), c);
+    }
+  }
+  return { root, nodes };
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  path?: string;
+  peer?: string;
+  [k: string]: unknown;
+}
+
+/** A running `entangled start` child process. */
+export class RunningNode {
+  readonly logs: LogLine[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #buf = '';
+
+  constructor(
+    readonly def: NodeDef,
+    readonly proc: ChildProcess,
+  ) {
+    proc.stdout!.setEncoding('utf8');
+    proc.stdout!.on('data', (chunk: string) => {
+      this.#buf += chunk;
+      let i: number;
+      while ((i = this.#buf.indexOf('\n')) >= 0) {
+        const line = this.#buf.slice(0, i);
+        this.#buf = this.#buf.slice(i + 1);
+        try {
+          this.logs.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.logs.push({ level: 0, msg: `NOT JSON: ${line}` });
+        }
+      }
+    });
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (chunk: string) => (this.stderr += chunk));
+    this.exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get api(): string {
+    return `http://127.0.0.1:${this.def.ports.api}`;
+  }
+
+  file(name: string): string {
+    return path.join(this.def.dir, name);
+  }
+
+  async state(): Promise<StateDoc> {
+    const res = await fetch(`${this.api}/api/1/state`);
+    if (!res.ok) throw new Error(`state: HTTP ${res.status}`);
+    return (await res.json()) as StateDoc;
+  }
+
+  /** Waits until the given file's status (and optionally per-peer status) matches. */
+  async waitStatus(name: string, status: string, timeoutMs = 8000): Promise<StateDoc['files'][number]> {
+    return waitFor(`${this.def.name}: ${name} is ${status}`, async () => {
+      const f = (await this.state()).files.find((x) => x.name === name);
+      return f && f.status === status ? f : null;
+    }, timeoutMs, 20);
+  }
+
+  async waitLog(pred: (l: LogLine) => boolean, what: string, timeoutMs = 8000): Promise<LogLine> {
+    return waitFor(`${this.def.name} logs ${what}`, () => this.logs.find(pred), timeoutMs);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
+    return this.exited;
+  }
+}
+
+export interface StateDoc {
+  node: string;
+  reconcile: string;
+  peers: { name: string; connected: boolean; lastSeen: string | null }[];
+  files: {
+    name: string;
+    path: string;
+    status: string;
+    md5: string | null;
+    size: number | null;
+    mtime: string | null;
+    error: string | null;
+    peers: Record<string, { md5: string | null; status: string }>;
+  }[];
+}
+
+/** Spawns `entangled start` for a node; resolves once its API answers. */
+export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean } = {}): Promise<RunningNode> {
+  const args = [CLI, 'start', '--config', def.configPath, '--log-level', 'debug'];
+  const proc = opts.umask
+    ? spawn('sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = new RunningNode(def, proc);
+  if (opts.waitApi !== false) {
+    await waitFor(`${def.name} API`, async () => {
+      if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${node.stderr}`);
+      const res = await fetch(`${node.api}/api/1/health`).catch(() => null);
+      return res?.ok;
+    }, 10000, 20);
+  }
+  return node;
+}
+
+/** Starts every node and waits until each sees all its peers connected. */
+export async function startCluster(nodes: NodeDef[]): Promise<RunningNode[]> {
+  const running = await Promise.all(nodes.map((n) => startNode(n)));
+  await Promise.all(running.map((r) => waitConnected(r)));
+  return running;
+}
+
+export async function waitConnected(r: RunningNode, timeoutMs = 8000): Promise<void> {
+  await waitFor(`${r.def.name} connected to its peers`, async () => {
+    const s = await r.state();
+    return s.peers.every((p) => p.connected) && s.files.every((f) => Object.values(f.peers).every((p) => p.status !== 'unknown'));
+  }, timeoutMs, 20);
+}
+
+export async function stopAll(nodes: RunningNode[], root?: string): Promise<void> {
+  await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+  if (root) rmSync(root, { recursive: true, force: true });
+}
+
+/** Runs the CLI to completion and returns its exit code and output. */
+export function runCli(args: string[], timeoutMs = 10000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.on('data', (d) => (stdout += d));
+    proc.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`entangled ${args.join(' ')} did not exit in ${timeoutMs} ms`));
+    }, timeoutMs);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
