@@ -46,7 +46,8 @@ export interface HeartbeatFrame {
 
 export type Frame = ChangeFrame | HaveFrame | HeartbeatFrame;
 
-export interface DigestsRequest { readonly v: 1; readonly t: 'digests'; readonly from: string }
+/** `epoch` is the requester's: a new one tells the replier the requester restarted. */
+export interface DigestsRequest { readonly v: 1; readonly t: 'digests'; readonly from: string; readonly epoch: string }
 export interface PullRequest { readonly v: 1; readonly t: 'pull'; readonly from: string; readonly name: string }
 export type Request = DigestsRequest | PullRequest;
 
@@ -122,7 +123,10 @@ export function checkRequest(x: unknown): Checked<Request> {
   if (!isObj(x)) return fail('not a map');
   if (x.v !== PROTOCOL_VERSION) return fail('unsupported version');
   if (!isStr(x.from, LIMITS.node)) return fail('bad from');
-  if (x.t === REQUEST_KINDS.digests) return { ok: true, value: x as unknown as DigestsRequest };
+  if (x.t === REQUEST_KINDS.digests) {
+    if (!isStr(x.epoch, LIMITS.epoch)) return fail('bad epoch');
+    return { ok: true, value: x as unknown as DigestsRequest };
+  }
   if (x.t === REQUEST_KINDS.pull) {
     if (!isStr(x.name, LIMITS.name)) return fail('bad name');
     return { ok: true, value: x as unknown as PullRequest };

@@ -345,8 +345,9 @@ export class EntangledNode implements NodeView {
       this.#onHeartbeat(link, frame);
       return;
     }
-    // Frames from a peer not (yet again) in reach are stale: the digest exchange decides.
-    if (!link.connected || frame.epoch !== link.epoch) {
+    // Frames from a peer not (yet again) in reach are stale, and until the connect exchange is
+    // done it is the exchange that decides; a change that is still wanted is retransmitted.
+    if (!link.connected || frame.epoch !== link.epoch || link.needsConnectExchange) {
       link.log.debug({ kind: frame.t }, 'dropped a frame from a peer not in reach');
       return;
     }
@@ -360,27 +361,36 @@ export class EntangledNode implements NodeView {
   #onHeartbeat(link: PeerLink, hb: HeartbeatFrame): void {
     const now = Date.now();
     link.lastSeen = now;
-    if (!link.connected || link.epoch !== hb.epoch) {
-      if (link.connected) link.log.info('peer restarted');
-      else if (link.epoch === null) link.log.info('peer connected');
-      else link.log.info('peer back');
-      link.connected = true;
-      link.epoch = hb.epoch;
-      link.remote.clear();
-      link.remoteSum = null;
-      for (const entry of this.#files.values()) {
-        const facts = entry.peers.get(link.spec.name);
-        if (facts) {
-          facts.md5 = undefined;
-          facts.inFlight = null;
-        }
-      }
-      link.needsConnectExchange = true;
-      void this.#exchange(link);
-      return;
-    }
+    if (this.#peerSeen(link, hb.epoch)) return;
     if (link.needsConnectExchange || link.exchanging) return;
     if (hb.sum !== this.#remoteSum(link) && now - link.lastRefresh >= this.#hbMs * 2) void this.#exchange(link);
+  }
+
+  /**
+   * Notes that the peer is alive with `epoch` (from a heartbeat or a request). When it was out
+   * of reach or has restarted, forgets what was in flight to it (changes are never queued for a
+   * peer that was away) and starts the connect exchange. Returns true in that case.
+   */
+  #peerSeen(link: PeerLink, epoch: string): boolean {
+    link.lastSeen = Date.now();
+    if (link.connected && link.epoch === epoch) return false;
+    if (link.connected) link.log.info('peer restarted');
+    else if (link.epoch === null) link.log.info('peer connected');
+    else link.log.info('peer back');
+    link.connected = true;
+    link.epoch = epoch;
+    link.remote.clear();
+    link.remoteSum = null;
+    for (const entry of this.#files.values()) {
+      const facts = entry.peers.get(link.spec.name);
+      if (facts) {
+        facts.md5 = undefined;
+        facts.inFlight = null;
+      }
+    }
+    link.needsConnectExchange = true;
+    void this.#exchange(link);
+    return true;
   }
 
   #remoteSum(link: PeerLink): string {
@@ -516,7 +526,7 @@ export class EntangledNode implements NodeView {
     const startedAt = this.#learn;
     const epoch = link.epoch;
     try {
-      const reply = await link.requester.request({ v: 1, t: 'digests', from: this.settings.node });
+      const reply = await link.requester.request({ v: 1, t: 'digests', from: this.settings.node, epoch: this.epoch });
       if (reply.t !== 'digests') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
       if (reply.from !== link.spec.name) throw new EntangledError('PEER_UNREACHABLE', `reply from "${reply.from}"`);
       if (!link.connected || link.epoch !== epoch || reply.epoch !== epoch) return;
@@ -607,6 +617,7 @@ export class EntangledNode implements NodeView {
   async #onRequest(req: Request): Promise<Reply> {
     const link = this.#peers.get(req.from);
     if (req.t === 'digests') {
+      if (link) this.#peerSeen(link, req.epoch);
       const files: Record<string, Md5 | null> = {};
       const pending: string[] = [];
       for (const entry of this.#files.values()) {

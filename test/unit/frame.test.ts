@@ -38,7 +38,7 @@ const change: ChangeFrame = {
 const have: HaveFrame = { v: 1, t: 'have', from: 'beta', epoch: 'epoch-1', name: 'app.conf', md5: md5(DATA), re: md5(DATA), conflict: null };
 const heartbeat: HeartbeatFrame = { v: 1, t: 'hb', from: 'beta', epoch: 'epoch-1', sum: md5('digest map') };
 
-const digestsReq: DigestsRequest = { v: 1, t: 'digests', from: 'beta' };
+const digestsReq: DigestsRequest = { v: 1, t: 'digests', from: 'beta', epoch: 'epoch-2' };
 const pullReq: PullRequest = { v: 1, t: 'pull', from: 'beta', name: 'app.conf' };
 
 const digestsReply: DigestsReply = {
@@ -181,6 +181,9 @@ describe('checkRequest', () => {
     { description: 'wrong version', given: with_(digestsReq, { v: 2 }), expect: 'unsupported version' },
     { description: 'from missing', given: with_(digestsReq, { from: undefined }), expect: 'bad from' },
     { description: 'from oversized', given: with_(pullReq, { from: 'b'.repeat(LIMITS.node + 1) }), expect: 'bad from' },
+    { description: 'digests without an epoch', given: with_(digestsReq, { epoch: undefined }), expect: 'bad epoch' },
+    { description: 'digests with an empty epoch', given: with_(digestsReq, { epoch: '' }), expect: 'bad epoch' },
+    { description: 'digests with an oversized epoch', given: with_(digestsReq, { epoch: 'e'.repeat(LIMITS.epoch + 1) }), expect: 'bad epoch' },
     { description: 'pull without a name', given: with_(pullReq, { name: undefined }), expect: 'bad name' },
     { description: 'pull with an oversized name', given: with_(pullReq, { name: 'n'.repeat(LIMITS.name + 1) }), expect: 'bad name' },
     { description: 'pull with a numeric name', given: with_(pullReq, { name: 5 }), expect: 'bad name' },
@@ -263,7 +266,7 @@ describe('decodeFrame(bytes, scope)', () => {
   const bad: Case<Uint8Array, string | RegExp>[] = [
     { description: 'empty bytes', given: new Uint8Array(0), expect: 'not msgpack' },
     { description: 'a truncated frame', given: encode(change).subarray(0, 20), expect: 'not msgpack' },
-    { description: 'plain text', given: new TextEncoder().encode('{"v":1,"t":"hb"}'), expect: 'not a map' },
+    { description: 'JSON text (msgpack with trailing bytes)', given: new TextEncoder().encode('{"v":1,"t":"hb"}'), expect: 'not msgpack' },
     { description: 'a msgpack array', given: pack([1, 'change', 'beta']), expect: 'not a map' },
     { description: 'a msgpack string', given: pack('change'), expect: 'not a map' },
     { description: 'wrong version', given: pack(with_(change, { v: 2 })), expect: 'unsupported version' },

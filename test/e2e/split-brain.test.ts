@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import {
+  defineCluster,
+  md5,
+  md5File,
+  startCluster,
+  startNode,
+  stopAll,
+  waitConnected,
+  waitFor,
+  type RunningNode,
+} from '../helpers/cluster.js';
+
+const read = (n: RunningNode, f: string) => readFileSync(n.file(f), 'utf8');
+
+async function peerStatus(n: RunningNode, file: string): Promise<string | undefined> {
+  const f = (await n.state()).files.find((x) => x.name === file);
+  return f ? Object.values(f.peers)[0]?.status : undefined;
+}
+
+describe('split-brain', () => {
+  it('found at bootstrap is preserved and reported by both nodes, then resolved by a new change', async () => {
+    const { root, nodes } = await defineCluster({
+      files: { 'one.conf': 'common\n', 'two.conf': 'common\n' },
+      contents: { alpha: { 'one.conf': 'alpha one\n', 'two.conf': 'alpha two\n' }, beta: { 'one.conf': 'beta one\n', 'two.conf': 'beta two\n' } },
+    });
+    const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+    try {
+      for (const n of [a, b]) {
+        for (const f of ['one.conf', 'two.conf']) {
+          const st = await n.waitStatus(f, 'split-brain');
+          assert.equal(Object.values(st.peers)[0]!.status, 'split-brain');
+          assert.equal(Object.values(st.peers)[0]!.md5, md5(read(n === a ? b : a, f)));
+        }
+        await n.waitLog((l) => l.msg.startsWith('split-brain') && l.path === n.file('one.conf') && typeof l.peer === 'string', 'a split-brain line');
+      }
+      // Preserved: several heartbeats later nothing was overwritten.
+      await new Promise((r) => setTimeout(r, 600));
+      assert.equal(read(a, 'one.conf'), 'alpha one\n');
+      assert.equal(read(b, 'one.conf'), 'beta one\n');
+      assert.equal((await a.state()).files.find((f) => f.name === 'one.conf')!.status, 'split-brain');
+
+      // A new change on alpha resolves one.conf; a new change on beta resolves two.conf.
+      writeFileSync(a.file('one.conf'), 'alpha one, edited\n');
+      await waitFor('beta takes alpha\'s new one.conf', () => md5File(b.file('one.conf')) === md5('alpha one, edited\n'));
+      writeFileSync(b.file('two.conf'), 'beta two, edited\n');
+      await waitFor('alpha takes beta\'s new two.conf', () => md5File(a.file('two.conf')) === md5('beta two, edited\n'));
+      for (const n of [a, b]) {
+        await n.waitStatus('one.conf', 'aligned');
+        await n.waitStatus('two.conf', 'aligned');
+      }
+    } finally {
+      await stopAll([a, b], root);
+    }
+  });
+
+  for (const waitLost of [true, false]) {
+    it(`manual: peer killed, change, peer restarted -> split-brain${waitLost ? '' : ' (changed before the loss was noticed)'}`, async () => {
+      const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' } });
+      const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+      let b2: RunningNode | undefined;
+      try {
+        await b.stop('SIGKILL');
+        if (waitLost) {
+          await a.waitLog((l) => l.msg === 'peer lost' && l.peer === 'beta', 'peer lost');
+          assert.equal(await peerStatus(a, 'app.conf'), 'unknown');
+        }
+        writeFileSync(a.file('app.conf'), 'v1 from alpha\n');
+        await waitFor('alpha hashed its change', async () => (await a.state()).files[0]!.md5 === md5('v1 from alpha\n'));
+        b2 = await startNode(nodes[1]!);
+        await a.waitStatus('app.conf', 'split-brain');
+        await b2.waitStatus('app.conf', 'split-brain');
+        assert.equal(read(b2, 'app.conf'), 'v0\n');
+        assert.equal(read(a, 'app.conf'), 'v1 from alpha\n');
+        await a.waitLog((l) => l.msg === 'peer back' || l.msg === 'peer restarted', 'peer back');
+      } finally {
+        await stopAll(b2 ? [a, b2] : [a], root);
+      }
+    });
+  }
+
+  it('auto: peer killed, change, peer restarted -> the unchanged side fast-forwards', async () => {
+    const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n', 'other.conf': 'o0\n' }, reconcile: 'auto' });
+    const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+    let b2: RunningNode | undefined;
+    try {
+      await b.stop('SIGKILL');
+      await a.waitLog((l) => l.msg === 'peer lost', 'peer lost');
+      writeFileSync(a.file('app.conf'), 'v1 from alpha\n');
+      b2 = await startNode(nodes[1]!);
+      await waitFor('beta fast-forwards', () => md5File(b2!.file('app.conf')) === md5('v1 from alpha\n'), 8000);
+      for (const n of [a, b2]) {
+        await n.waitStatus('app.conf', 'aligned');
+        await n.waitStatus('other.conf', 'aligned');
+      }
+      assert.equal((await b2.state()).reconcile, 'auto');
+      await b2.waitLog((l) => /fast-forwarded/.test(l.msg) && l.path === b2!.file('app.conf'), 'fast-forward line');
+      // And the other way round: beta changes while alpha is down.
+      await a.stop('SIGKILL');
+      writeFileSync(b2.file('other.conf'), 'o1 from beta\n');
+      const a2 = await startNode(nodes[0]!);
+      try {
+        await waitFor('alpha fast-forwards', () => md5File(a2.file('other.conf')) === md5('o1 from beta\n'), 8000);
+        await a2.waitStatus('other.conf', 'aligned');
+        await b2.waitStatus('other.conf', 'aligned');
+      } finally {
+        await a2.stop('SIGKILL');
+      }
+    } finally {
+      await stopAll(b2 ? [a, b2] : [a], root);
+    }
+  });
+
+  it('auto: both changed while apart -> split-brain, nothing overwritten', async () => {
+    const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' }, reconcile: 'auto' });
+    const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+    let b2: RunningNode | undefined;
+    try {
+      await b.stop('SIGKILL');
+      writeFileSync(a.file('app.conf'), 'alpha while apart\n');
+      writeFileSync(b.file('app.conf'), 'beta while apart\n');
+      await waitFor('alpha hashed its change', async () => (await a.state()).files[0]!.md5 === md5('alpha while apart\n'));
+      b2 = await startNode(nodes[1]!);
+      await a.waitStatus('app.conf', 'split-brain');
+      await b2.waitStatus('app.conf', 'split-brain');
+      assert.equal(read(a, 'app.conf'), 'alpha while apart\n');
+      assert.equal(read(b2, 'app.conf'), 'beta while apart\n');
+    } finally {
+      await stopAll(b2 ? [a, b2] : [a], root);
+    }
+  });
+
+  it('a peer that starts late: unknown until it comes, then aligned, then replicating', async () => {
+    const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' } });
+    const a = await startNode(nodes[0]!);
+    let b: RunningNode | undefined;
+    try {
+      const s = await a.state();
+      assert.equal(s.peers[0]!.connected, false);
+      assert.equal(s.peers[0]!.lastSeen, null);
+      assert.equal(s.files[0]!.status, 'unknown');
+      assert.deepEqual(s.files[0]!.peers.beta, { md5: null, status: 'unknown' });
+      await new Promise((r) => setTimeout(r, 1200));
+      b = await startNode(nodes[1]!);
+      await waitConnected(a);
+      await a.waitStatus('app.conf', 'aligned');
+      writeFileSync(a.file('app.conf'), 'v1\n');
+      await waitFor('beta takes v1', () => md5File(b!.file('app.conf')) === md5('v1\n'));
+    } finally {
+      await stopAll(b ? [a, b] : [a], root);
+    }
+  });
+});

@@ -1,0 +1,320 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadSettings, settingsFromRaw } from '../../src/config/load.js';
+import { ConfigError } from '../../src/core/errors.js';
+
+interface Case<G, E> {
+  readonly description: string;
+  readonly given: G;
+  readonly expect: E;
+}
+
+// Shared fixtures: every test gets a fresh temp folder holding conf/app.conf (a regular file)
+// and conf/sub/ (a folder). `$DIR` in YAML text and expectations stands for that folder.
+const made: string[] = [];
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+function freshDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'entangled-config-'));
+  made.push(dir);
+  mkdirSync(path.join(dir, 'conf', 'sub'), { recursive: true });
+  writeFileSync(path.join(dir, 'conf', 'app.conf'), 'listen 80;\n');
+  return dir;
+}
+
+/** Writes `yaml` (with $DIR expanded) as config.yaml in a fresh folder. */
+function writeConfig(yaml: string, name = 'config.yaml'): { dir: string; file: string } {
+  const dir = freshDir();
+  const file = path.join(dir, name);
+  writeFileSync(file, yaml.replaceAll('$DIR', dir));
+  return { dir, file };
+}
+
+const PEER_BETA = `  - name: beta
+    pub: tcp://192.0.2.2:9877
+    rep: tcp://192.0.2.2:9878
+`;
+const PEERS = `peers:\n${PEER_BETA}`;
+const FILES = 'files:\n  - conf/app.conf\n';
+const MINIMAL = `node: alpha\n${PEERS}${FILES}`;
+
+/** Asserts a ConfigError with a one-line message containing every fragment; returns the message. */
+function assertConfigError(run: () => unknown, fragments: readonly string[], dir = ''): string {
+  let message = '';
+  assert.throws(run, (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    assert.equal(err.code, 'CONFIG');
+    message = err.message;
+    return true;
+  });
+  assert.ok(message.length > 0, 'message is empty');
+  assert.doesNotMatch(message, /[\r\n]/, `message is not one line: ${JSON.stringify(message)}`);
+  for (const f of fragments) {
+    const want = f.replaceAll('$DIR', dir);
+    assert.ok(message.includes(want), `message ${JSON.stringify(message)} does not name ${JSON.stringify(want)}`);
+  }
+  return message;
+}
+
+describe('loadSettings: accepted configurations', () => {
+  test('applies the contract defaults to a minimal file', () => {
+    const { dir, file } = writeConfig(MINIMAL);
+    const s = loadSettings(file);
+    assert.equal(s.configPath, file);
+    assert.equal(s.node, 'alpha');
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null });
+    assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
+    assert.equal(s.stateDir, '/var/lib/entangled');
+    assert.equal(s.reconcile, 'manual');
+    assert.equal(s.peerTimeoutMs, 3000);
+    assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878' }]);
+    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf') }]);
+  });
+
+  test('returns frozen settings', () => {
+    const s = loadSettings(writeConfig(MINIMAL).file);
+    assert.ok(Object.isFrozen(s));
+    assert.ok(Object.isFrozen(s.api));
+    assert.ok(Object.isFrozen(s.m2m));
+    assert.ok(Object.isFrozen(s.peers));
+    assert.ok(Object.isFrozen(s.files));
+    assert.ok(Object.isFrozen(s.files[0]));
+  });
+
+  test('takes explicit values over the defaults', () => {
+    const { file } = writeConfig(
+      `node: alpha
+api: { host: 0.0.0.0, port: 7000, token: s3cret }
+m2m: { pub: "tcp://*:7001", rep: "ipc:///tmp/alpha.rep" }
+${PEERS}${FILES}stateDir: /srv/entangled
+reconcile: auto
+peerTimeoutMs: 5000
+`,
+    );
+    const s = loadSettings(file);
+    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret' });
+    assert.deepEqual(s.m2m, { pub: 'tcp://*:7001', rep: 'ipc:///tmp/alpha.rep' });
+    assert.equal(s.stateDir, '/srv/entangled');
+    assert.equal(s.reconcile, 'auto');
+    assert.equal(s.peerTimeoutMs, 5000);
+  });
+
+  test('resolves relative paths against the config file folder; the name is the entry as written', () => {
+    const { dir, file } = writeConfig(
+      `node: alpha
+${PEERS}files:
+  - conf/app.conf
+  - ./conf/plain.conf
+  - path: conf/site.conf
+    name: site.conf
+  - path: conf/sub/../other.conf
+  - $DIR/conf/abs.conf
+stateDir: state
+`,
+      'nested-config.yaml',
+    );
+    // Run from another folder so resolving against the process cwd would show.
+    const cwd = process.cwd();
+    process.chdir(tmpdir());
+    try {
+      const s = loadSettings(file);
+      assert.deepEqual(s.files, [
+        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf') },
+        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf') },
+        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf') },
+        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf') },
+        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf') },
+      ]);
+      assert.equal(s.stateDir, path.join(dir, 'state'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('a relative config path is made absolute against the current folder', () => {
+    const { dir, file } = writeConfig(MINIMAL);
+    const cwd = process.cwd();
+    process.chdir(dir);
+    try {
+      const s = loadSettings(path.basename(file));
+      assert.equal(s.configPath, file);
+      assert.equal(s.files[0]?.path, path.join(dir, 'conf', 'app.conf'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test('accepts a listed file that does not exist when its folder does', () => {
+    const { dir, file } = writeConfig(`node: alpha\n${PEERS}files:\n  - conf/not-yet.conf\n`);
+    const s = loadSettings(file);
+    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf') }]);
+  });
+
+  const endpoints: Case<string, string>[] = [
+    { description: 'tcp with a wildcard host', given: 'tcp://*:5555', expect: 'tcp://*:5555' },
+    { description: 'tcp with a hostname', given: 'tcp://node-b.example:1', expect: 'tcp://node-b.example:1' },
+    { description: 'tcp with an IPv6 literal', given: 'tcp://[::1]:65535', expect: 'tcp://[::1]:65535' },
+    { description: 'ipc', given: 'ipc:///run/entangled/beta.pub', expect: 'ipc:///run/entangled/beta.pub' },
+  ];
+  for (const c of endpoints) {
+    test(`accepts a ZeroMQ endpoint: ${c.description}`, () => {
+      const { file } = writeConfig(`node: alpha\npeers:\n  - name: beta\n    pub: "${c.given}"\n    rep: tcp://192.0.2.2:9878\n${FILES}`);
+      assert.equal(loadSettings(file).peers[0]?.pub, c.expect);
+    });
+  }
+});
+
+describe('settingsFromRaw(raw, configPath)', () => {
+  test('applies defaults and resolves against the folder of configPath', () => {
+    const dir = freshDir();
+    const s = settingsFromRaw(
+      {
+        node: 'alpha',
+        peers: [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878' }],
+        files: ['conf/app.conf', { path: 'conf/site.conf', name: 'site' }],
+      },
+      path.join(dir, 'never-written.yaml'),
+    );
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null });
+    assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
+    assert.equal(s.stateDir, '/var/lib/entangled');
+    assert.equal(s.reconcile, 'manual');
+    assert.equal(s.peerTimeoutMs, 3000);
+    assert.deepEqual(s.files, [
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf') },
+      { name: 'site', path: path.join(dir, 'conf', 'site.conf') },
+    ]);
+  });
+
+  const rejections: Case<unknown, string[]>[] = [
+    { description: 'not an object', given: 'node: alpha', expect: [] },
+    {
+      description: 'an unknown top-level key',
+      given: { node: 'alpha', peers: [{ name: 'beta', pub: 'tcp://h:1', rep: 'tcp://h:2' }], files: ['conf/app.conf'], extra: 1 },
+      expect: ['extra'],
+    },
+    {
+      description: 'a peer named like the node',
+      given: { node: 'alpha', peers: [{ name: 'alpha', pub: 'tcp://h:1', rep: 'tcp://h:2' }], files: ['conf/app.conf'] },
+      expect: ['peers[0].name', 'alpha'],
+    },
+  ];
+  for (const c of rejections) {
+    test(`rejects ${c.description}`, () => {
+      const dir = freshDir();
+      assertConfigError(() => settingsFromRaw(c.given, path.join(dir, 'config.yaml')), c.expect, dir);
+    });
+  }
+});
+
+describe('loadSettings: rejected configurations throw a one-line ConfigError naming the key or path', () => {
+  const cases: Case<string, string[]>[] = [
+    {
+      description: 'an unknown top-level key',
+      given: `${MINIMAL}colour: blue\n`, expect: ['colour'] },
+    { description: 'an unknown key in api', given: `${MINIMAL}api:\n  hots: 0.0.0.0\n`, expect: ['hots', 'api'] },
+    { description: 'an unknown key in m2m', given: `${MINIMAL}m2m:\n  sub: tcp://h:1\n`, expect: ['sub', 'm2m'] },
+    { description: 'an unknown key in a peer', given: `node: alpha\n${PEERS}    address: 192.0.2.2\n${FILES}`, expect: ['address', 'peers[0]'] },
+    {
+      description: 'an unknown key in a file entry',
+      given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    mode: 0644\n`,
+      expect: ['mode', 'files[0]'],
+    },
+    { description: 'a missing node', given: `${PEERS}${FILES}`, expect: ['node'] },
+    { description: 'a missing peers', given: `node: alpha\n${FILES}`, expect: ['peers'] },
+    { description: 'a missing files', given: `node: alpha\n${PEERS}`, expect: ['files'] },
+    { description: 'an empty peers list', given: `node: alpha\npeers: []\n${FILES}`, expect: ['peers'] },
+    { description: 'an empty files list', given: `node: alpha\n${PEERS}files: []\n`, expect: ['files'] },
+    {
+      description: 'the same file listed twice',
+      given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - conf/app.conf\n`,
+      expect: ['files[1]', '$DIR/conf/app.conf'],
+    },
+    {
+      description: 'the same file listed twice under different spellings',
+      given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - ./conf/sub/../app.conf\n`,
+      expect: ['files[1]', '$DIR/conf/app.conf'],
+    },
+    {
+      description: 'the same file listed twice, relative and absolute, with distinct names',
+      given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    name: one\n  - path: $DIR/conf/app.conf\n    name: two\n`,
+      expect: ['files[1]', '$DIR/conf/app.conf'],
+    },
+    {
+      description: 'two files with one name',
+      given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    name: app\n  - path: conf/other.conf\n    name: app\n`,
+      expect: ['files[1]', 'app'],
+    },
+    {
+      description: 'a name that collides with another entry as written',
+      given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - path: conf/other.conf\n    name: conf/app.conf\n`,
+      expect: ['files[1]', 'conf/app.conf'],
+    },
+    { description: 'a path that is a directory', given: `node: alpha\n${PEERS}files:\n  - conf/sub\n`, expect: ['files[0]', '$DIR/conf/sub'] },
+    {
+      description: 'a file whose parent folder does not exist',
+      given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - nowhere/app.conf\n`,
+      expect: ['files[1]', '$DIR/nowhere'],
+    },
+    {
+      description: 'a file whose parent is a regular file',
+      given: `node: alpha\n${PEERS}files:\n  - conf/app.conf/inner.conf\n`,
+      expect: ['files[0]', '$DIR/conf/app.conf'],
+    },
+    { description: 'an http endpoint', given: `${MINIMAL}m2m:\n  pub: http://x\n`, expect: ['m2m.pub'] },
+    { description: 'a tcp endpoint without a port', given: `${MINIMAL}m2m:\n  rep: tcp://host\n`, expect: ['m2m.rep'] },
+    {
+      description: 'a tcp endpoint with a port over 65535',
+      given: `node: alpha\npeers:\n  - name: beta\n    pub: tcp://h:99999\n    rep: tcp://h:9878\n${FILES}`,
+      expect: ['peers[0].pub'],
+    },
+    {
+      description: 'a tcp endpoint with port 0',
+      given: `node: alpha\npeers:\n  - name: beta\n    pub: tcp://h:9877\n    rep: tcp://h:0\n${FILES}`,
+      expect: ['peers[0].rep'],
+    },
+    {
+      description: 'a bare host:port endpoint',
+      given: `node: alpha\npeers:\n  - name: beta\n    pub: 192.0.2.2:9877\n    rep: tcp://h:9878\n${FILES}`,
+      expect: ['peers[0].pub'],
+    },
+    { description: 'two peers with one name', given: `node: alpha\n${PEERS}${PEER_BETA}${FILES}`, expect: ['peers[1].name', 'beta'] },
+    {
+      description: 'a peer named like the node',
+      given: `node: alpha\n${PEERS}  - name: alpha\n    pub: tcp://h:1\n    rep: tcp://h:2\n${FILES}`,
+      expect: ['peers[1].name', 'alpha'],
+    },
+    { description: 'an unknown reconcile mode', given: `${MINIMAL}reconcile: sometimes\n`, expect: ['reconcile'] },
+    { description: 'a peerTimeoutMs that is not a number', given: `${MINIMAL}peerTimeoutMs: fast\n`, expect: ['peerTimeoutMs'] },
+    { description: 'an api port out of range', given: `${MINIMAL}api:\n  port: 70000\n`, expect: ['api.port'] },
+    { description: 'a file entry that is not a string or object', given: `node: alpha\n${PEERS}files:\n  - 42\n`, expect: ['files[0]'] },
+    { description: 'text that is not YAML', given: 'node: alpha\npeers: [\n  - {name: beta\n', expect: ['$DIR/config.yaml'] },
+    { description: 'YAML with a key given twice', given: `${MINIMAL}node: beta\n`, expect: ['$DIR/config.yaml'] },
+    { description: 'YAML that is a scalar, not a mapping', given: 'just some words\n', expect: ['$DIR/config.yaml'] },
+    { description: 'YAML that is a list', given: '- node: alpha\n', expect: ['$DIR/config.yaml'] },
+    { description: 'an empty file', given: '', expect: ['$DIR/config.yaml'] },
+  ];
+  for (const c of cases) {
+    test(`rejects ${c.description}`, () => {
+      const { dir, file } = writeConfig(c.given);
+      assertConfigError(() => loadSettings(file), c.expect, dir);
+    });
+  }
+
+  test('rejects a missing config file, naming it', () => {
+    const dir = freshDir();
+    const missing = path.join(dir, 'absent.yaml');
+    const message = assertConfigError(() => loadSettings(missing), [missing], dir);
+    assert.match(message, /ENOENT/);
+  });
+
+  test('rejects a config path that is a folder, naming it', () => {
+    const dir = freshDir();
+    assertConfigError(() => loadSettings(path.join(dir, 'conf')), [path.join(dir, 'conf')], dir);
+  });
+});
