@@ -255,7 +255,7 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
       given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - path: conf/other.conf\n    name: conf/app.conf\n`,
       expect: ['files[1]', 'conf/app.conf'],
     },
-    { description: 'a path that is a directory', given: `node: alpha\n${PEERS}files:\n  - conf/sub\n`, expect: ['files[0]', '$DIR/conf/sub'] },
+    { description: 'a path that is a directory', given: `node: alpha\n${PEERS}files:\n  - conf/sub\n`, expect: ['files[0]', '$DIR/conf/sub', 'directory'] },
     {
       description: 'a file whose parent folder does not exist',
       given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - nowhere/app.conf\n`,
