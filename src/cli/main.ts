@@ -2,12 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isEntangledError } from '../core/errors.js';
+import { runDemo } from './demo.js';
 import { checkLevel, runStart } from './start.js';
 
 const HELP = `entangled — keeps single configuration files identical across a cluster
 
 Usage:
   entangled start --config FILE [--log-level LEVEL]   run one node until SIGINT/SIGTERM
+  entangled demo [--log-level LEVEL]                  two nodes on loopback in a temp folder
   entangled --help | --version
 
 Options of start:
@@ -34,7 +36,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (command === 'start') {
+  if (command === 'start' || command === 'demo') {
     let values;
     try {
       ({ values } = parseArgs({
@@ -54,9 +56,14 @@ async function main(argv: string[]): Promise<number> {
       process.stdout.write(HELP);
       return 0;
     }
-    if (!values.config) throw new UsageError('start needs --config FILE');
     const level = values['log-level'] ?? process.env.LOG_LEVEL ?? 'info';
     if (!checkLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+    if (command === 'demo') {
+      if (values.config) throw new UsageError('demo takes no --config');
+      await runDemo(level);
+      return 0;
+    }
+    if (!values.config) throw new UsageError('start needs --config FILE');
     await runStart(values.config, level);
     return 0;
   }

@@ -550,7 +550,7 @@ export class EntangledNode implements NodeView {
       if (!facts) continue;
       // A frame told us something newer while the request was on its way.
       if (facts.learnedAt > startedAt) continue;
-      const remote = reply.files[entry.spec.name] ?? null;
+      const remote = Object.hasOwn(reply.files, entry.spec.name) ? (reply.files[entry.spec.name] ?? null) : null;
       facts.md5 = remote;
       const local = entry.local.md5;
       if (!connect) {
