@@ -14,6 +14,8 @@ export function checkLevel(level: string): boolean {
 export async function runStart(configFile: string, level: string): Promise<void> {
   const settings = loadSettings(configFile);
   const log = createLogger(level, settings.node);
+  // A bug in a side path must not take the node down silently: log it and keep serving.
+  process.on('unhandledRejection', (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
   const node = new EntangledNode(settings, log);
   await node.start();
   const api = await serveApi(createApp(node), settings.api.host, settings.api.port).catch(async (err) => {

@@ -20,6 +20,12 @@ export interface ChangeFrame {
   readonly data: Uint8Array;
   /** Origin's wall clock (ms) when the change was seen; for latency figures only. */
   readonly ts: number;
+  /**
+   * The peers the change is for, each with the epoch (incarnation) the sender knows it by. A
+   * receiver not listed, or listed with an older epoch, drops it: the sender did not have it in
+   * reach, so the digest exchange decides instead (changes are never queued for absent peers).
+   */
+  readonly to: Readonly<Record<string, string>>;
 }
 
 /** "My copy of `name` is now `md5`", in answer to a change (`re`) or unprompted. */
@@ -71,7 +77,7 @@ export interface ErrorReply { readonly v: 1; readonly t: 'error'; readonly messa
 export type Reply = DigestsReply | ContentReply | ErrorReply;
 
 /** Limits on what a peer may send; anything larger is dropped. */
-export const LIMITS = { name: 4096, node: 256, epoch: 64, sum: 64, files: 1_000_000 } as const;
+export const LIMITS = { name: 4096, node: 256, epoch: 64, sum: 64, files: 1_000_000, peers: 1000 } as const;
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
@@ -103,6 +109,11 @@ export function checkFrame(x: unknown): Checked<Frame> {
       if (!isMd5OrNull(x.prev)) return fail('bad prev');
       if (!(x.data instanceof Uint8Array)) return fail('bad data');
       if (typeof x.ts !== 'number' || !Number.isFinite(x.ts)) return fail('bad ts');
+      if (!isObj(x.to)) return fail('bad to');
+      {
+        const to = Object.entries(x.to);
+        if (to.length > LIMITS.peers || !to.every(([k, e]) => k.length <= LIMITS.node && isStr(e, LIMITS.epoch))) return fail('bad to');
+      }
       return { ok: true, value: x as unknown as ChangeFrame };
     case FRAME_KINDS.have:
       if (!isStr(x.name, LIMITS.name)) return fail('bad name');

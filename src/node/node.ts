@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileSpec, PeerSpec, Settings } from '../config/settings.js';
 import { decideIncoming, decideLocal, reconcileOnConnect } from '../core/decide.js';
-import { EntangledError } from '../core/errors.js';
+import { ConfigError, EntangledError } from '../core/errors.js';
 import type { ChangeFrame, DigestsReply, Frame, HaveFrame, HeartbeatFrame, Reply, Request } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../core/types.js';
@@ -77,7 +77,8 @@ function digestSum(entries: Iterable<[string, Md5 | null]>): string {
 
 function errText(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
-  return e.code ? `${e.code}: ${e.message}` : String(e?.message ?? err);
+  const message = String(e?.message ?? err);
+  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
 }
 
 /**
@@ -161,7 +162,11 @@ export class EntangledNode implements NodeView {
   async start(): Promise<void> {
     const removed = await removeStrayTemps(this.settings.files.map((f) => path.dirname(f.path)));
     for (const p of removed) this.#log.info({ path: p }, 'removed a temp file left by a crash');
-    await this.#journal.load();
+    try {
+      await this.#journal.load();
+    } catch (err) {
+      throw new ConfigError(`stateDir: cannot use ${this.settings.stateDir} (${errText(err)})`);
+    }
     await Promise.all([...this.#files.values()].map((e) => this.#bootstrapFile(e)));
 
     try {
@@ -302,6 +307,8 @@ export class EntangledNode implements NodeView {
   }
 
   #publishChange(entry: FileEntry, prev: Md5 | null, snap: Snapshot): void {
+    const to: Record<string, string> = {};
+    for (const link of this.#peers.values()) if (link.connected && link.epoch !== null) to[link.spec.name] = link.epoch;
     const frame: ChangeFrame = {
       v: 1,
       t: 'change',
@@ -312,6 +319,7 @@ export class EntangledNode implements NodeView {
       md5: snap.md5,
       data: snap.data,
       ts: Date.now(),
+      to,
     };
     this.#publisher.publish(frame);
   }
@@ -355,7 +363,10 @@ export class EntangledNode implements NodeView {
     const entry = this.#files.get(frame.name);
     if (!entry) return;
     if (frame.t === 'have') this.#onHave(link, entry, frame);
-    else void entry.queue.push(() => this.#onChange(link, entry, frame));
+    else if (!Object.hasOwn(frame.to, this.settings.node) || frame.to[this.settings.node] !== this.epoch) {
+      // Sent while the sender did not have this incarnation of us in reach: the exchange decides.
+      link.log.debug({ path: entry.spec.path }, 'dropped a change not addressed to this incarnation');
+    } else void entry.queue.push(() => this.#onChange(link, entry, frame));
   }
 
   #onHeartbeat(link: PeerLink, hb: HeartbeatFrame): void {
@@ -571,6 +582,8 @@ export class EntangledNode implements NodeView {
           break;
         case 'split-brain':
           this.#markSplitBrain(link, entry, facts, remote);
+          // Tell the peer, so both sides report it even if only one of them saw the difference.
+          this.#publishHave(entry, local, null, peer);
           break;
         case 'take-theirs':
           void entry.queue.push(() => this.#pullAndApply(link, entry));
@@ -661,7 +674,10 @@ export class EntangledNode implements NodeView {
       if (!facts || facts.inFlight === null || now - facts.sentAt < this.#hbMs) continue;
       facts.sentAt = now;
       const want = facts.inFlight;
+      const epoch = link.epoch;
       void entry.queue.push(async () => {
+        // The peer may have been lost, or have restarted, since: then nothing is owed to it.
+        if (facts.inFlight !== want || link.epoch !== epoch || !link.connected) return;
         const snap = await this.#scan(entry);
         const sent = entry.lastSent;
         if (snap && sent && snap.md5 === want && sent.md5 === want) this.#publishChange(entry, sent.prev, snap);

@@ -19,6 +19,8 @@ describe('a fake peer sending malformed frames and requests', () => {
   const epoch = 'fake-epoch';
   let hb: NodeJS.Timeout;
   let files: Record<string, string | null> = {};
+  /** Alpha's incarnation, learnt from its digest requests: changes must be addressed to it. */
+  let alphaEpoch = '';
 
   before(async () => {
     const cluster = await defineCluster({ files: { 'app.conf': 'v0\n' } });
@@ -30,6 +32,7 @@ describe('a fake peer sending malformed frames and requests', () => {
     void (async () => {
       for await (const [msg] of rep) {
         const req = (await import('msgpackr')).unpack(msg!);
+        if (req.t === 'digests') alphaEpoch = req.epoch;
         if (req.t === 'digests') await rep.send(encode({ v: 1, t: 'digests', from: 'beta', epoch, files, pending: [] }));
         else await rep.send(encode({ v: 1, t: 'error', message: 'no' }));
       }
@@ -47,7 +50,7 @@ describe('a fake peer sending malformed frames and requests', () => {
   });
 
   it('drops every malformed PUB frame with a log line and keeps running', async () => {
-    const good = { v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), ts: Date.now() };
+    const good = { v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), ts: Date.now(), to: { alpha: alphaEpoch } };
     const evil = Buffer.from('pwned\n');
     const outside = path.join(alpha.def.dir, '..', 'outside.conf');
     const frames: Buffer[] = [
@@ -85,7 +88,7 @@ describe('a fake peer sending malformed frames and requests', () => {
 
   it('applies a well-formed change from the same fake peer (the channel works)', async () => {
     const data = Buffer.from('v1 from fake beta\n');
-    await pub.send(encode({ v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), md5: md5(data), data, ts: Date.now() }));
+    await pub.send(encode({ v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), md5: md5(data), data, ts: Date.now(), to: { alpha: alphaEpoch } }));
     await waitFor('alpha applies it', () => md5File(alpha.file('app.conf')) === md5(data));
   });
 

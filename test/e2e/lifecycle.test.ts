@@ -132,6 +132,7 @@ describe('configuration errors exit 2 with one line naming the key or path', () 
     ['bad endpoint', { ...base, m2m: { pub: 'http://127.0.0.1:9' } }, /m2m\.pub/],
     ['two peers with one name', { ...base, peers: [base.peers[0], base.peers[0]] }, /peers\[1\]\.name/],
     ['not YAML', 'node: [unclosed', /YAML/],
+    ['a stateDir that cannot be created', { ...base, stateDir: 'app.conf/state' }, /stateDir/],
   ];
   for (const [what, doc, names] of cases) {
     it(what, async () => {

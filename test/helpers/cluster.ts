@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -138,7 +138,11 @@ export class RunningNode {
     readonly proc: ChildProcess,
   ) {
     proc.stdout!.setEncoding('utf8');
+    const keep = process.env.ENTANGLED_TEST_LOGS;
+    if (keep) mkdirSync(keep, { recursive: true });
+    const logFile = keep ? path.join(keep, `${path.basename(path.dirname(def.dir))}-${def.name}-${Date.now()}.log`) : null;
     proc.stdout!.on('data', (chunk: string) => {
+      if (logFile) appendFileSync(logFile, chunk);
       this.#buf += chunk;
       let i: number;
       while ((i = this.#buf.indexOf('\n')) >= 0) {

@@ -33,7 +33,7 @@ const OTHER = new TextEncoder().encode('listen 8080;\n');
 const PREV = md5('listen 79;\n');
 
 const change: ChangeFrame = {
-  v: 1, t: 'change', from: 'beta', epoch: 'epoch-1', name: 'app.conf', prev: PREV, md5: md5(DATA), data: DATA, ts: 1_700_000_000_000,
+  v: 1, t: 'change', from: 'beta', epoch: 'epoch-1', name: 'app.conf', prev: PREV, md5: md5(DATA), data: DATA, ts: 1_700_000_000_000, to: { alpha: 'epoch-a' },
 };
 const have: HaveFrame = { v: 1, t: 'have', from: 'beta', epoch: 'epoch-1', name: 'app.conf', md5: md5(DATA), re: md5(DATA), conflict: null };
 const heartbeat: HeartbeatFrame = { v: 1, t: 'hb', from: 'beta', epoch: 'epoch-1', sum: md5('digest map') };
@@ -141,6 +141,11 @@ describe('checkFrame: malformed frames are rejected with a reason', () => {
     { description: 'change: ts as a string', given: with_(change, { ts: '1700000000000' }), expect: 'bad ts' },
     { description: 'change: ts NaN', given: with_(change, { ts: Number.NaN }), expect: 'bad ts' },
     { description: 'change: ts Infinity', given: with_(change, { ts: Number.POSITIVE_INFINITY }), expect: 'bad ts' },
+    { description: 'change: to missing', given: with_(change, { to: undefined }), expect: 'bad to' },
+    { description: 'change: to as a list', given: with_(change, { to: ['alpha'] }), expect: 'bad to' },
+    { description: 'change: to with a non-string epoch', given: with_(change, { to: { alpha: 7 } }), expect: 'bad to' },
+    { description: 'change: to with an empty epoch', given: with_(change, { to: { alpha: '' } }), expect: 'bad to' },
+    { description: 'change: to with too many peers', given: with_(change, { to: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`n${i}`, 'e'])) }), expect: 'bad to' },
     { description: 'have: name oversized', given: with_(have, { name: 'n'.repeat(LIMITS.name + 1) }), expect: 'bad name' },
     { description: 'have: md5 missing', given: with_(have, { md5: undefined }), expect: 'bad md5' },
     { description: 're not an md5', given: with_(have, { re: 'xyz' }), expect: 'bad re' },
