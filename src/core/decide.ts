@@ -21,6 +21,7 @@ export function decideLocal(known: Md5 | null, fresh: Md5 | null): LocalDecision
 /** What to do with a change a peer sent. */
 export type IncomingDecision =
   | { readonly kind: 'already' }
+  | { readonly kind: 'stale' }
   | { readonly kind: 'apply'; readonly reason: 'create' | 'fast-forward' | 'resolve' }
   | { readonly kind: 'split-brain' };
 
@@ -29,9 +30,17 @@ export interface IncomingFacts {
   readonly local: Md5 | null;
   /** The change: the sender's previous version and its new one. */
   readonly prev: Md5 | null;
+  /**
+   * Older versions of the sender's, each replaced since by `prev`, back to the oldest version
+   * the sender knew a peer of its to hold: a receiver that missed a frame of a chain of quick
+   * changes still recognises its copy as one the change supersedes.
+   */
+  readonly also?: readonly Md5[];
   readonly md5: Md5;
   /** What we know of the sender's copy of this file before this change. */
   readonly peer: Pick<PeerFileFacts, 'md5' | 'splitBrain'>;
+  /** Versions this node held before its current one (any order). */
+  readonly history?: readonly Md5[];
 }
 
 /**
@@ -46,11 +55,17 @@ export function decideIncoming(f: IncomingFacts): IncomingDecision {
   if (f.local === null) return { kind: 'apply', reason: 'create' };
   // Our copy is exactly what the sender replaced: a plain fast-forward.
   if (f.local === f.prev) return { kind: 'apply', reason: 'fast-forward' };
+  // Our copy is an earlier version of the sender's (we missed a frame of its chain): the sender
+  // had our bytes and moved on from them, so nothing of ours is lost.
+  if (f.also?.includes(f.local)) return { kind: 'apply', reason: 'fast-forward' };
   // In split-brain with the sender, and the sender changed its own side of it after we saw it:
   // a new change made while in reach resolves the split-brain.
   if (f.peer.splitBrain && f.prev !== null && f.prev === f.peer.md5) {
     return { kind: 'apply', reason: 'resolve' };
   }
+  // The change brings bytes we held before and moved on from (a late retransmission): the
+  // sender is behind us, not beside us; our own change reaches it and fast-forwards it.
+  if (f.history?.includes(f.md5)) return { kind: 'stale' };
   // Our copy differs from what the sender replaced: both sides changed.
   return { kind: 'split-brain' };
 }

@@ -16,6 +16,8 @@ export interface ChangeFrame {
   readonly epoch: string;
   readonly name: string;
   readonly prev: Md5 | null;
+  /** Older versions of the sender's that this change also supersedes (see decideIncoming). */
+  readonly also: readonly Md5[];
   readonly md5: Md5;
   readonly data: Uint8Array;
   /** Origin's wall clock (ms) when the change was seen; for latency figures only. */
@@ -77,7 +79,7 @@ export interface ErrorReply { readonly v: 1; readonly t: 'error'; readonly messa
 export type Reply = DigestsReply | ContentReply | ErrorReply;
 
 /** Limits on what a peer may send; anything larger is dropped. */
-export const LIMITS = { name: 4096, node: 256, epoch: 64, sum: 64, files: 1_000_000, peers: 1000 } as const;
+export const LIMITS = { name: 4096, node: 256, epoch: 64, sum: 64, files: 1_000_000, peers: 1000, history: 64 } as const;
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
@@ -107,6 +109,7 @@ export function checkFrame(x: unknown): Checked<Frame> {
       if (!isStr(x.name, LIMITS.name)) return fail('bad name');
       if (!isMd5(x.md5)) return fail('bad md5');
       if (!isMd5OrNull(x.prev)) return fail('bad prev');
+      if (!Array.isArray(x.also) || x.also.length > LIMITS.history || !x.also.every(isMd5)) return fail('bad also');
       if (!(x.data instanceof Uint8Array)) return fail('bad data');
       if (typeof x.ts !== 'number' || !Number.isFinite(x.ts)) return fail('bad ts');
       if (!isObj(x.to)) return fail('bad to');

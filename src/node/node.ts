@@ -27,6 +27,8 @@ const SWEEP_MS = 5000;
 /** Every this many sweeps, small files are re-hashed whatever their stat says. */
 const FULL_SWEEP_EVERY = 12;
 const FULL_SWEEP_MAX_BYTES = 1024 * 1024;
+/** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
+const HISTORY = 32;
 
 interface PeerFacts extends PeerFileFacts {
   /** When our in-flight change was last sent (ms). */
@@ -46,6 +48,8 @@ interface FileEntry {
   errorKind: 'read' | 'write' | null;
   /** The last change we published, for retransmission. */
   lastSent: { prev: Md5 | null; md5: Md5 } | null;
+  /** The versions this node has held, oldest first (bounded): what a change may supersede. */
+  history: Md5[];
   scanQueued: boolean;
   verifyTimer: NodeJS.Timeout | null;
   statSig: string;
@@ -120,6 +124,7 @@ export class EntangledNode implements NodeView {
         error: null,
         errorKind: null,
         lastSent: null,
+        history: [],
         scanQueued: false,
         verifyTimer: null,
         statSig: '',
@@ -224,6 +229,7 @@ export class EntangledNode implements NodeView {
       } else {
         entry.known = snap.md5;
         entry.local = { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs };
+        this.#remember(entry, snap.md5);
       }
     } catch (err) {
       entry.error = errText(err);
@@ -294,6 +300,7 @@ export class EntangledNode implements NodeView {
     if (!snap) return;
     entry.known = decision.md5;
     entry.lastSent = { prev: decision.prev, md5: decision.md5 };
+    this.#remember(entry, decision.md5);
     this.#ownSum = null;
     const now = Date.now();
     for (const [peer, facts] of entry.peers) {
@@ -316,12 +323,39 @@ export class EntangledNode implements NodeView {
       epoch: this.epoch,
       name: entry.spec.name,
       prev,
+      also: this.#superseded(entry, prev, snap.md5),
       md5: snap.md5,
       data: snap.data,
       ts: Date.now(),
       to,
     };
     this.#publisher.publish(frame);
+  }
+
+  #remember(entry: FileEntry, md5: Md5): void {
+    if (entry.history[entry.history.length - 1] === md5) return;
+    entry.history.push(md5);
+    if (entry.history.length > HISTORY) entry.history.shift();
+  }
+
+  /**
+   * Our versions older than `prev` that a change to `md5` also supersedes: back to the oldest
+   * version a connected peer is known to hold, when that is one of ours.
+   */
+  #superseded(entry: FileEntry, prev: Md5 | null, md5: Md5): Md5[] {
+    const h = entry.history;
+    let from = h.length;
+    for (const [peer, facts] of entry.peers) {
+      if (!this.#peers.get(peer)?.connected || !facts.md5) continue;
+      const i = h.lastIndexOf(facts.md5);
+      if (i >= 0 && i < from) from = i;
+    }
+    const out: Md5[] = [];
+    for (let i = from; i < h.length; i++) {
+      const v = h[i]!;
+      if (v !== prev && v !== md5 && !out.includes(v)) out.push(v);
+    }
+    return out;
   }
 
   #publishHave(entry: FileEntry, md5: Md5 | null, re: Md5 | null, conflict: string | null): void {
@@ -366,7 +400,10 @@ export class EntangledNode implements NodeView {
     else if (!Object.hasOwn(frame.to, this.settings.node) || frame.to[this.settings.node] !== this.epoch) {
       // Sent while the sender did not have this incarnation of us in reach: the exchange decides.
       link.log.debug({ path: entry.spec.path }, 'dropped a change not addressed to this incarnation');
-    } else void entry.queue.push(() => this.#onChange(link, entry, frame));
+    } else {
+      entry.log.debug({ peer: link.spec.name, md5: frame.md5, prev: frame.prev }, 'change received');
+      void entry.queue.push(() => this.#onChange(link, entry, frame));
+    }
   }
 
   #onHeartbeat(link: PeerLink, hb: HeartbeatFrame): void {
@@ -452,9 +489,13 @@ export class EntangledNode implements NodeView {
     const snap = await this.#scan(entry);
     if (snap === undefined) return;
     const local = snap?.md5 ?? null;
-    const decision = decideIncoming({ local, prev: frame.prev, md5: frame.md5, peer: facts });
+    const decision = decideIncoming({ local, prev: frame.prev, also: frame.also, md5: frame.md5, peer: facts, history: entry.history });
     this.#learnPeerMd5(link, entry, facts, frame.md5);
     switch (decision.kind) {
+      case 'stale':
+        entry.log.debug({ peer: link.spec.name, md5: frame.md5 }, 'ignored a change to a version this node already moved on from');
+        this.#publishHave(entry, local, frame.md5, null);
+        return;
       case 'already':
         this.#agree(link, entry, facts, frame.md5);
         this.#publishHave(entry, frame.md5, frame.md5, null);
@@ -508,6 +549,7 @@ export class EntangledNode implements NodeView {
     entry.error = null;
     entry.errorKind = null;
     this.#ownSum = null;
+    this.#remember(entry, md5);
     return 'written';
   }
 
@@ -675,12 +717,15 @@ export class EntangledNode implements NodeView {
       facts.sentAt = now;
       const want = facts.inFlight;
       const epoch = link.epoch;
+      // The peer may be lost, or restart, before or while this runs: then nothing is owed to it.
+      const owed = () => facts.inFlight === want && link.connected && link.epoch === epoch;
       void entry.queue.push(async () => {
-        // The peer may have been lost, or have restarted, since: then nothing is owed to it.
-        if (facts.inFlight !== want || link.epoch !== epoch || !link.connected) return;
+        if (!owed()) return;
         const snap = await this.#scan(entry);
         const sent = entry.lastSent;
-        if (snap && sent && snap.md5 === want && sent.md5 === want) this.#publishChange(entry, sent.prev, snap);
+        if (!owed() || !snap || !sent || snap.md5 !== want || sent.md5 !== want) return;
+        entry.log.debug({ peer: link.spec.name, md5: want }, 'retransmitting an unconfirmed change');
+        this.#publishChange(entry, sent.prev, snap);
       });
     }
   }

@@ -62,14 +62,16 @@ describe('replication between two real nodes', () => {
   });
 
   it('does not echo: the origin file is not rewritten and the receiver publishes nothing', async () => {
-    const before = statSync(a.file('echo.conf'));
-    writeFileSync(a.file('echo.conf'), 'echo 1\n');
+    // Saved by rename: exactly one new version ever exists (a truncating write would expose
+    // an empty one, which is rightly published too).
+    writeFileSync(`${a.file('echo.conf')}.new`, 'echo 1\n');
+    renameSync(`${a.file('echo.conf')}.new`, a.file('echo.conf'));
     const written = statSync(a.file('echo.conf'));
     await converge(b, 'echo.conf', 'echo 1\n');
     await a.waitStatus('echo.conf', 'aligned');
     await b.waitStatus('echo.conf', 'aligned');
     const now = statSync(a.file('echo.conf'));
-    assert.equal(now.ino, before.ino, 'origin file replaced');
+    assert.equal(now.ino, written.ino, 'origin file replaced');
     assert.equal(now.mtimeMs, written.mtimeMs, 'origin file rewritten');
     const published = (n: RunningNode) => n.logs.filter((l) => l.msg === 'local change published' && l.path === n.file('echo.conf')).length;
     assert.equal(published(a), 1);

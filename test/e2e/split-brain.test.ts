@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
   defineCluster,
@@ -14,6 +15,16 @@ import {
 } from '../helpers/cluster.js';
 
 const read = (n: RunningNode, f: string) => readFileSync(n.file(f), 'utf8');
+
+/** Waits until the node's journal (stateDir) records these agreed versions with its peer. */
+async function waitJournal(n: RunningNode, agreed: Record<string, string>): Promise<void> {
+  const file = path.join(n.def.dir, 'state', `${n.def.name}.journal.json`);
+  await waitFor(`${n.def.name}'s journal`, () => {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { agreed: Record<string, Record<string, string>> };
+    const peer = Object.values(doc.agreed)[0] ?? {};
+    return Object.entries(agreed).every(([name, m]) => peer[name] === m);
+  });
+}
 
 async function peerStatus(n: RunningNode, file: string): Promise<string | undefined> {
   const f = (await n.state()).files.find((x) => x.name === file);
@@ -86,6 +97,9 @@ describe('split-brain', () => {
     const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
     let b2: RunningNode | undefined;
     try {
+      // A node killed before its journal records the agreement rightly treats the files as
+      // never agreed (split-brain); this test is about the journal being used.
+      for (const n of [a, b]) await waitJournal(n, { 'app.conf': md5('v0\n'), 'other.conf': md5('o0\n') });
       await b.stop('SIGKILL');
       await a.waitLog((l) => l.msg === 'peer lost', 'peer lost');
       writeFileSync(a.file('app.conf'), 'v1 from alpha\n');
@@ -118,6 +132,7 @@ describe('split-brain', () => {
     const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
     let b2: RunningNode | undefined;
     try {
+      for (const n of [a, b]) await waitJournal(n, { 'app.conf': md5('v0\n') });
       await b.stop('SIGKILL');
       writeFileSync(a.file('app.conf'), 'alpha while apart\n');
       writeFileSync(b.file('app.conf'), 'beta while apart\n');

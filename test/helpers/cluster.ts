@@ -26,16 +26,24 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   }
 }
 
-/** Ports that were free a moment ago (bound to port 0, then released). */
+/**
+ * Ports that were free a moment ago. They come from below the kernel's ephemeral range
+ * (32768+), so no outgoing connection of a running test can take one in the meantime; each
+ * test process walks its own random stretch of 20000-32000 and probes every port by binding.
+ */
+let nextPort = 20000 + Math.floor(Math.random() * 11000);
 export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<import('node:net').Server>((resolve) => {
+  const ports: number[] = [];
+  while (ports.length < n) {
+    const port = nextPort++;
+    if (nextPort >= 32000) nextPort = 20000;
+    const free = await new Promise<boolean>((resolve) => {
       const s = createServer();
-      s.listen(0, '127.0.0.1', () => resolve(s));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as import('node:net').AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    });
+    if (free) ports.push(port);
+  }
   return ports;
 }
 

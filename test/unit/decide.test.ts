@@ -94,6 +94,26 @@ describe('decideIncoming(facts)', () => {
       expect: { kind: 'apply', reason: 'fast-forward' },
     },
     {
+      description: 'we missed a frame of the sender\'s chain: our copy is in `also`, fast-forward',
+      given: { local: O, prev: X, also: [O], md5: S, peer: { md5: O, splitBrain: false } },
+      expect: { kind: 'apply', reason: 'fast-forward' },
+    },
+    {
+      description: 'a late retransmission of bytes we held and moved on from: stale, no write',
+      given: { local: L, prev: O, md5: S, history: [O, S], peer: { md5: O, splitBrain: false } },
+      expect: { kind: 'stale' },
+    },
+    {
+      description: 'a revert to one of our older versions on top of our current copy still applies',
+      given: { local: L, prev: L, md5: S, history: [O, S], peer: { md5: L, splitBrain: false } },
+      expect: { kind: 'apply', reason: 'fast-forward' },
+    },
+    {
+      description: 'our copy is in neither prev nor `also`: split-brain, no write',
+      given: { local: L, prev: X, also: [O], md5: S, peer: { md5: O, splitBrain: false } },
+      expect: { kind: 'split-brain' },
+    },
+    {
       description: 'our copy differs from what the sender replaced: split-brain, no write',
       given: { local: L, prev: O, md5: S, peer: { md5: O, splitBrain: false } },
       expect: { kind: 'split-brain' },

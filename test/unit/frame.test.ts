@@ -33,7 +33,7 @@ const OTHER = new TextEncoder().encode('listen 8080;\n');
 const PREV = md5('listen 79;\n');
 
 const change: ChangeFrame = {
-  v: 1, t: 'change', from: 'beta', epoch: 'epoch-1', name: 'app.conf', prev: PREV, md5: md5(DATA), data: DATA, ts: 1_700_000_000_000, to: { alpha: 'epoch-a' },
+  v: 1, t: 'change', from: 'beta', epoch: 'epoch-1', name: 'app.conf', prev: PREV, also: [], md5: md5(DATA), data: DATA, ts: 1_700_000_000_000, to: { alpha: 'epoch-a' },
 };
 const have: HaveFrame = { v: 1, t: 'have', from: 'beta', epoch: 'epoch-1', name: 'app.conf', md5: md5(DATA), re: md5(DATA), conflict: null };
 const heartbeat: HeartbeatFrame = { v: 1, t: 'hb', from: 'beta', epoch: 'epoch-1', sum: md5('digest map') };
@@ -142,6 +142,9 @@ describe('checkFrame: malformed frames are rejected with a reason', () => {
     { description: 'change: ts NaN', given: with_(change, { ts: Number.NaN }), expect: 'bad ts' },
     { description: 'change: ts Infinity', given: with_(change, { ts: Number.POSITIVE_INFINITY }), expect: 'bad ts' },
     { description: 'change: to missing', given: with_(change, { to: undefined }), expect: 'bad to' },
+    { description: 'change: also missing', given: with_(change, { also: undefined }), expect: 'bad also' },
+    { description: 'change: also with a bad md5', given: with_(change, { also: ['nope'] }), expect: 'bad also' },
+    { description: 'change: also too long', given: with_(change, { also: Array.from({ length: 65 }, () => PREV) }), expect: 'bad also' },
     { description: 'change: to as a list', given: with_(change, { to: ['alpha'] }), expect: 'bad to' },
     { description: 'change: to with a non-string epoch', given: with_(change, { to: { alpha: 7 } }), expect: 'bad to' },
     { description: 'change: to with an empty epoch', given: with_(change, { to: { alpha: '' } }), expect: 'bad to' },
