@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pack } from 'msgpackr';
-import { Publisher, Reply, Request } from 'zeromq';
+import { Publisher, Request, Router } from 'zeromq';
 import { encode } from '../../src/net/codec.js';
 import { decodeReply } from '../../src/net/codec.js';
 import { defineCluster, md5, md5File, startNode, stopAll, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
@@ -15,7 +15,9 @@ describe('a fake peer sending malformed frames and requests', () => {
   let alpha: RunningNode;
   let betaDef: NodeDef;
   const pub = new Publisher({ linger: 0 });
-  const rep = new Reply({ linger: 0 });
+  // A ROUTER stands in for beta's REP so that it can leave a request unanswered.
+  const rep = new Router({ linger: 0 });
+  let unanswered = 0;
   const epoch = 'fake-epoch';
   let hb: NodeJS.Timeout;
   let files: Record<string, string | null> = {};
@@ -30,16 +32,25 @@ describe('a fake peer sending malformed frames and requests', () => {
     await pub.bind(`tcp://127.0.0.1:${betaDef.ports.pub}`);
     await rep.bind(`tcp://127.0.0.1:${betaDef.ports.rep}`);
     void (async () => {
-      for await (const [msg] of rep) {
+      for await (const [id, empty, msg] of rep) {
         const req = (await import('msgpackr')).unpack(msg!);
+        // The first request gets no reply at all: alpha's REQ must time out and recover.
+        if (unanswered++ === 0) continue;
         if (req.t === 'digests') alphaEpoch = req.epoch;
-        if (req.t === 'digests') await rep.send(encode({ v: 1, t: 'digests', from: 'beta', epoch, files, pending: [] }));
-        else await rep.send(encode({ v: 1, t: 'error', message: 'no' }));
+        const reply = req.t === 'digests'
+          ? encode({ v: 1, t: 'digests', from: 'beta', epoch, files, pending: [] })
+          : encode({ v: 1, t: 'error', message: 'no' });
+        await rep.send([id!, empty!, reply]);
       }
     })().catch(() => undefined);
     alpha = await startNode(cluster.nodes[0]!);
     hb = setInterval(() => void pub.send(encode({ v: 1, t: 'hb', from: 'beta', epoch, sum: 'x' })), 50);
     await alpha.waitStatus('app.conf', 'aligned');
+  });
+
+  it('recovers from a request that never got a reply (the REQ socket is reset)', async () => {
+    assert.ok(unanswered >= 2);
+    await alpha.waitLog((l) => l.msg.startsWith('digest exchange failed') && l.peer === 'beta', 'a failed exchange');
   });
 
   after(async () => {

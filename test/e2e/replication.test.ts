@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync, renameSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { defineCluster, md5, md5File, startCluster, stopAll, waitFor, type RunningNode } from '../helpers/cluster.js';
 
@@ -106,6 +106,14 @@ describe('replication between two real nodes', () => {
       await converge(to, 'rename.conf', content);
     }
     await a.waitStatus('rename.conf', 'aligned');
+  });
+
+  it('follows a delete and recreate (editors that save that way)', async () => {
+    unlinkSync(a.file('app.conf'));
+    writeFileSync(a.file('app.conf'), 'recreated\n');
+    await converge(b, 'app.conf', 'recreated\n');
+    await a.waitStatus('app.conf', 'aligned');
+    await b.waitStatus('app.conf', 'aligned');
   });
 
   it('follows sed -i (a new inode) and truncation', async () => {

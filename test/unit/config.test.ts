@@ -5,12 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSettings, settingsFromRaw } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
+import type { Case } from '../helpers/table.js';
 
-interface Case<G, E> {
-  readonly description: string;
-  readonly given: G;
-  readonly expect: E;
-}
 
 // Shared fixtures: every test gets a fresh temp folder holding conf/app.conf (a regular file)
 // and conf/sub/ (a folder). `$DIR` in YAML text and expectations stands for that folder.

@@ -3,17 +3,13 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Case } from '../helpers/table.js';
 
 // Habit 1 of STYLE.md: src/core is the pure decision core. Its files may import only other
 // src/core files by relative path: no node:* modules, no packages, nothing outside src/core.
 
 const CORE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/core');
 
-interface Case<G, E> {
-  readonly description: string;
-  readonly given: G;
-  readonly expect: E;
-}
 
 /** Every module specifier in `source`: static imports and re-exports (any line layout), side-effect imports, dynamic imports and require calls. */
 function specifiers(source: string): string[] {

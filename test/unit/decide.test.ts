@@ -11,6 +11,7 @@ import {
   type LocalDecision,
 } from '../../src/core/decide.js';
 import type { Md5 } from '../../src/core/types.js';
+import type { Case } from '../helpers/table.js';
 
 // Shared fixtures: distinct, well-formed digests. O is the old common version; L and S are the
 // local and the sender's divergent edits of it; S2 is the sender's next change on top of S.
@@ -20,11 +21,6 @@ const S: Md5 = '22222222222222222222222222222222';
 const S2: Md5 = '33333333333333333333333333333333';
 const X: Md5 = '44444444444444444444444444444444';
 
-interface Case<G, E> {
-  readonly description: string;
-  readonly given: G;
-  readonly expect: E;
-}
 
 describe('decideLocal(known, fresh)', () => {
   const cases: Case<{ known: Md5 | null; fresh: Md5 | null }, LocalDecision>[] = [

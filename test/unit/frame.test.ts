@@ -18,12 +18,8 @@ import {
   type PullRequest,
 } from '../../src/core/frame.js';
 import { decodeFrame, decodeReply, decodeRequest, encode, type FrameScope } from '../../src/net/codec.js';
+import type { Case } from '../helpers/table.js';
 
-interface Case<G, E> {
-  readonly description: string;
-  readonly given: G;
-  readonly expect: E;
-}
 
 const md5 = (data: Uint8Array | string): string => createHash('md5').update(data).digest('hex');
 

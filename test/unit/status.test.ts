@@ -2,15 +2,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileStatus, peerStatus } from '../../src/core/status.js';
 import type { FileStatus, LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../../src/core/types.js';
+import type { Case } from '../helpers/table.js';
 
 const A: Md5 = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const B: Md5 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
-interface Case<G, E> {
-  readonly description: string;
-  readonly given: G;
-  readonly expect: E;
-}
 
 const peer = (p: Partial<PeerFileFacts>): PeerFileFacts => ({ md5: A, inFlight: null, splitBrain: false, ...p });
 const present: LocalFacts = { md5: A, size: 3, mtimeMs: 1_700_000_000_000 };
