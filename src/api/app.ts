@@ -1,9 +1,26 @@
-import { Hono } from 'hono';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { isEntangledError } from '../core/errors.js';
+import { EntangledError, isEntangledError } from '../core/errors.js';
 import type { ErrorCode } from '../core/types.js';
-import type { NodeView } from '../node/view.js';
+import type { NodeActions, NodeView } from '../node/view.js';
+import { bearerToken } from './auth.js';
+import { stateEvents } from './events.js';
+import { STATUS_PAGE } from './page.js';
+import {
+  DiffQuerySchema,
+  DiffSchema,
+  ErrorSchema,
+  ForceBodySchema,
+  ForceReportSchema,
+  HealthSchema,
+  StateSchema,
+} from './schemas.js';
 
 const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   CONFIG: 400,
@@ -15,21 +32,174 @@ const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   INTERNAL: 500,
 };
 
-/** The management API over a read-only node view. Every error is the contract's JSON shape. */
-export function createApp(view: NodeView): Hono {
-  const app = new Hono();
+/** Paths served without a token: health, the OpenAPI document, Swagger UI and its assets, the page. */
+const OPEN = (p: string) =>
+  p === '/api/1/health' || p === '/api/1/openapi.json' || p === '/api/1/docs' || p.startsWith('/api/1/docs/') || p === '/';
 
-  app.get('/api/1/health', (c) => c.json({ status: 'ok', node: view.state().node }));
-  app.get('/api/1/state', (c) => c.json(view.state()));
+const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
+const errors = {
+  400: json(ErrorSchema, 'Malformed request, unknown field or value, file not listed, unknown peer'),
+  401: json(ErrorSchema, 'Missing or wrong bearer token (when api.token is set)'),
+  503: json(ErrorSchema, 'The peer cannot be reached'),
+};
 
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404));
+/** One line from a zod error: the first issue, with the field it is about. */
+function describe(error: z.ZodError): string {
+  const issue = error.issues[0];
+  if (!issue) return 'invalid request';
+  if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  const at = issue.path.length ? `${issue.path.join('.')}: ` : '';
+  return `${at}${issue.message}`;
+}
+
+const SWAGGER_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js']);
+const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
+
+export interface AppOptions {
+  readonly token?: string | null;
+}
+
+/**
+ * The management API over a node's read-only view and its actions. Every route's schema is both
+ * its validation and its OpenAPI entry; every error is `{ error: { code, message } }` JSON.
+ */
+export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return c.json(errorBody('BAD_REQUEST', describe(result.error)), 400);
+    },
+  });
+  if (opts.token) app.use('*', bearerToken(opts.token, OPEN));
+  // `curl -d '{…}'` sends JSON labelled as a form: read any force body as JSON (readForceBody
+  // checks it), so the only 4xx an operator meets is about the body itself.
+  app.use('/api/1/force', async (c, next) => {
+    const type = c.req.header('content-type');
+    if (c.req.method === 'POST' && type !== undefined && !/^application\/(.+\+)?json\b/i.test(type)) {
+      const headers = new Headers(c.req.raw.headers);
+      headers.set('content-type', 'application/json');
+      c.req.raw = new Request(c.req.raw.url, { method: 'POST', headers, body: await c.req.raw.arrayBuffer() });
+    }
+    await next();
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/1/health', tags: ['node'], summary: 'Liveness', responses: { 200: json(HealthSchema, 'The node answers') } }),
+    (c) => c.json({ status: 'ok' as const, node: view.state().node }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/1/state',
+      tags: ['node'],
+      summary: 'This node, its peers and every listed file with its status',
+      responses: { 200: json(StateSchema, 'The state'), 401: errors[401] },
+    }),
+    (c) => c.json(view.state() as z.infer<typeof StateSchema>, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/1/force',
+      tags: ['operations'],
+      summary: 'Make this node take the peer\'s content (pull) or the peer take this node\'s (push)',
+      request: { body: { content: { 'application/json': { schema: ForceBodySchema } }, required: false } },
+      responses: { 200: json(ForceReportSchema, 'What happened to each file'), 400: errors[400], 401: errors[401], 503: errors[503] },
+    }),
+    async (c) => {
+      const body = await readForceBody(c);
+      return c.json((await view.force(body)) as z.infer<typeof ForceReportSchema>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/1/diff',
+      tags: ['operations'],
+      summary: 'Unified diff between this node\'s copy (---) and the peer\'s (+++)',
+      request: { query: DiffQuerySchema },
+      responses: { 200: json(DiffSchema, 'Both sides'), 400: errors[400], 401: errors[401], 503: errors[503] },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      return c.json(await view.diff(q.file, q.peer), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/1/events',
+      tags: ['node'],
+      summary: 'Server-sent events: `state` on connect, then `file` and `peer` changes',
+      responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' }, 401: errors[401] },
+    }),
+    (c) => stateEvents(c, view) as never,
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/metrics',
+      tags: ['node'],
+      summary: 'Prometheus metrics',
+      responses: { 200: { content: { 'text/plain': { schema: z.string() } }, description: 'Prometheus text format' }, 401: errors[401] },
+    }),
+    async (c) => {
+      const m = await view.metrics.text();
+      return c.body(m.body, 200, { 'Content-Type': m.contentType }) as never;
+    },
+  );
+
+  app.doc('/api/1/openapi.json', {
+    openapi: '3.0.3',
+    info: {
+      title: 'entangled management API',
+      version: '1',
+      description: 'State, force, diff and events of one entangled node. When api.token is set, every route except /api/1/health, /api/1/openapi.json and /api/1/docs needs "Authorization: Bearer <token>".',
+    },
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+  app.get('/api/1/docs', swaggerUI({ url: '/api/1/openapi.json', baseUrl: '/api/1/docs/assets', title: 'entangled API' }));
+  app.get('/api/1/docs/assets/swagger-ui-dist/:file', (c) => {
+    const file = c.req.param('file');
+    if (!SWAGGER_ASSETS.has(file)) throw new EntangledError('NOT_FOUND', `no asset ${file}`);
+    const type = file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
+    return c.body(readFileSync(path.join(swaggerDir, file)), 200, { 'Content-Type': type, 'Cache-Control': 'max-age=3600' });
+  });
+  app.get('/', (c) => c.html(STATUS_PAGE));
+
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {
-    if (isEntangledError(err)) return c.json({ error: { code: err.code, message: err.message } }, STATUS_OF[err.code]);
+    if (isEntangledError(err)) return c.json(errorBody(err.code, err.message), STATUS_OF[err.code]);
     if (err instanceof HTTPException) {
       const status = err.status as ContentfulStatusCode;
-      return c.json({ error: { code: status === 401 ? 'UNAUTHORIZED' : 'BAD_REQUEST', message: err.message } }, status);
+      return c.json(errorBody(status === 401 ? 'UNAUTHORIZED' : 'BAD_REQUEST', err.message || 'bad request'), status);
     }
-    return c.json({ error: { code: 'INTERNAL', message: 'internal error' } }, 500);
+    return c.json(errorBody('INTERNAL', 'internal error'), 500);
   });
   return app;
+}
+
+/**
+ * The force body is optional (a bare `curl -X POST` means every file, the only peer, pull):
+ * an empty body is `{}`; anything else must be JSON matching ForceBodySchema.
+ */
+async function readForceBody(c: Context): Promise<z.infer<typeof ForceBodySchema>> {
+  const text = await c.req.text();
+  let raw: unknown = {};
+  if (text.trim() !== '') {
+    try {
+      raw = JSON.parse(text);
+    } catch {
+      throw new EntangledError('BAD_REQUEST', 'body is not valid JSON');
+    }
+  }
+  const parsed = ForceBodySchema.safeParse(raw);
+  if (!parsed.success) throw new EntangledError('BAD_REQUEST', describe(parsed.error));
+  return parsed.data;
 }

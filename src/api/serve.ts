@@ -1,5 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
-import type { Hono } from 'hono';
+
 import { EntangledError } from '../core/errors.js';
 
 /** A running HTTP server for the API. */
@@ -9,12 +9,12 @@ export interface ApiServer {
 }
 
 /** Binds the app on host:port; rejects with an IO error (e.g. the port is taken). */
-export function serveApi(app: Hono, host: string, port: number): Promise<ApiServer> {
+export function serveApi(app: { fetch: (req: Request) => Response | Promise<Response> }, host: string, port: number): Promise<ApiServer> {
   return new Promise((resolve, reject) => {
     let server: ServerType;
     const onError = (err: NodeJS.ErrnoException) =>
       reject(new EntangledError('IO', `cannot listen on api ${host}:${port}: ${err.code ?? err.message}`));
-    server = serve({ fetch: app.fetch, hostname: host, port }, () => {
+    server = serve({ fetch: (req) => app.fetch(req), hostname: host, port }, () => {
       server.off('error', onError);
       const close = () =>
         new Promise<void>((res) => {

@@ -42,7 +42,7 @@ export async function runDemo(level: string): Promise<void> {
       const settings = loadSettings(path.join(root, n.name, 'entangled.yaml'));
       const node = new EntangledNode(settings, createLogger(level, n.name));
       await node.start();
-      const api = await serveApi(createApp(node), settings.api.host, settings.api.port);
+      const api = await serveApi(createApp(node, { token: settings.api.token }), settings.api.host, settings.api.port);
       running.push({ node, api });
     }
   } catch (err) {

@@ -18,7 +18,7 @@ export async function runStart(configFile: string, level: string): Promise<void>
   process.on('unhandledRejection', (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
   const node = new EntangledNode(settings, log);
   await node.start();
-  const api = await serveApi(createApp(node), settings.api.host, settings.api.port).catch(async (err) => {
+  const api = await serveApi(createApp(node, { token: settings.api.token }), settings.api.host, settings.api.port).catch(async (err) => {
     await node.stop();
     throw err;
   });

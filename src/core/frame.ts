@@ -6,7 +6,7 @@ export const PROTOCOL_VERSION = 1;
 export const FRAME_KINDS = { change: 'change', have: 'have', heartbeat: 'hb' } as const;
 export type FrameKind = (typeof FRAME_KINDS)[keyof typeof FRAME_KINDS];
 
-export const REQUEST_KINDS = { digests: 'digests', pull: 'pull' } as const;
+export const REQUEST_KINDS = { digests: 'digests', pull: 'pull', take: 'take' } as const;
 
 /** A new version of a file, published by its origin. */
 export interface ChangeFrame {
@@ -57,7 +57,16 @@ export type Frame = ChangeFrame | HaveFrame | HeartbeatFrame;
 /** `epoch` is the requester's: a new one tells the replier the requester restarted. */
 export interface DigestsRequest { readonly v: 1; readonly t: 'digests'; readonly from: string; readonly epoch: string }
 export interface PullRequest { readonly v: 1; readonly t: 'pull'; readonly from: string; readonly name: string }
-export type Request = DigestsRequest | PullRequest;
+/** A forced push: the receiver replaces its copy with this content, whatever it holds. */
+export interface TakeRequest {
+  readonly v: 1;
+  readonly t: 'take';
+  readonly from: string;
+  readonly name: string;
+  readonly md5: Md5;
+  readonly data: Uint8Array;
+}
+export type Request = DigestsRequest | PullRequest | TakeRequest;
 
 export interface DigestsReply {
   readonly v: 1;
@@ -76,7 +85,14 @@ export interface ContentReply {
   readonly data: Uint8Array | null;
 }
 export interface ErrorReply { readonly v: 1; readonly t: 'error'; readonly message: string }
-export type Reply = DigestsReply | ContentReply | ErrorReply;
+export interface TookReply {
+  readonly v: 1;
+  readonly t: 'took';
+  readonly name: string;
+  readonly md5: Md5;
+  readonly result: 'updated' | 'unchanged';
+}
+export type Reply = DigestsReply | ContentReply | TookReply | ErrorReply;
 
 /** Limits on what a peer may send; anything larger is dropped. */
 export const LIMITS = { name: 4096, node: 256, epoch: 64, sum: 64, files: 1_000_000, peers: 1000, history: 64 } as const;
@@ -141,6 +157,12 @@ export function checkRequest(x: unknown): Checked<Request> {
     if (!isStr(x.epoch, LIMITS.epoch)) return fail('bad epoch');
     return { ok: true, value: x as unknown as DigestsRequest };
   }
+  if (x.t === REQUEST_KINDS.take) {
+    if (!isStr(x.name, LIMITS.name)) return fail('bad name');
+    if (!isMd5(x.md5)) return fail('bad md5');
+    if (!(x.data instanceof Uint8Array)) return fail('bad data');
+    return { ok: true, value: x as unknown as TakeRequest };
+  }
   if (x.t === REQUEST_KINDS.pull) {
     if (!isStr(x.name, LIMITS.name)) return fail('bad name');
     return { ok: true, value: x as unknown as PullRequest };
@@ -162,6 +184,11 @@ export function checkReply(x: unknown): Checked<Reply> {
       if (!Array.isArray(x.pending) || !x.pending.every((n) => isStr(n, LIMITS.name))) return fail('bad pending');
       return { ok: true, value: x as unknown as DigestsReply };
     }
+    case 'took':
+      if (!isStr(x.name, LIMITS.name)) return fail('bad name');
+      if (!isMd5(x.md5)) return fail('bad md5');
+      if (x.result !== 'updated' && x.result !== 'unchanged') return fail('bad result');
+      return { ok: true, value: x as unknown as TookReply };
     case 'content':
       if (!isStr(x.name, LIMITS.name)) return fail('bad name');
       if (!isMd5OrNull(x.md5)) return fail('bad md5');

@@ -54,7 +54,9 @@ export function decodeRequest(bytes: Uint8Array, peers: ReadonlySet<string>): Ch
   const raw = unpack(bytes);
   if (!raw.ok) return raw;
   const checked = checkRequest(raw.value);
-  if (checked.ok && !peers.has(checked.value.from)) return { ok: false, reason: 'unknown peer' };
+  if (!checked.ok) return checked;
+  if (!peers.has(checked.value.from)) return { ok: false, reason: 'unknown peer' };
+  if (checked.value.t === 'take' && md5Of(checked.value.data) !== checked.value.md5) return { ok: false, reason: 'content does not match md5' };
   return checked;
 }
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { FileSpec, PeerSpec, Settings } from '../config/settings.js';
 import { decideIncoming, decideLocal, reconcileOnConnect } from '../core/decide.js';
 import { ConfigError, EntangledError } from '../core/errors.js';
-import type { ChangeFrame, DigestsReply, Frame, HaveFrame, HeartbeatFrame, Reply, Request } from '../core/frame.js';
+import type { ChangeFrame, DigestsReply, Frame, HaveFrame, HeartbeatFrame, Reply, Request, TakeRequest } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../core/types.js';
 import { atomicWrite, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
@@ -17,8 +17,10 @@ import { FramePublisher } from '../net/publisher.js';
 import { RequestReplier } from '../net/replier.js';
 import { PeerRequester } from '../net/requester.js';
 import { PeerSubscriber } from '../net/subscriber.js';
+import { Metrics } from './metrics.js';
 import { SerialQueue } from './serial.js';
-import type { NodeState, NodeView } from './view.js';
+import { unifiedDiff } from './text-diff.js';
+import type { DiffReport, ForceReport, ForceRequest, ForceResult, NodeActions, NodeState, NodeView } from './view.js';
 
 /** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
 const VERIFY_MS = 15;
@@ -31,8 +33,9 @@ const FULL_SWEEP_MAX_BYTES = 1024 * 1024;
 const HISTORY = 32;
 
 interface PeerFacts extends PeerFileFacts {
-  /** When our in-flight change was last sent (ms). */
+  /** When our in-flight change was last sent (ms), and when first (for the latency histogram). */
   sentAt: number;
+  publishedAt: number;
   /** Value of the node's learn counter when a frame last told us about this peer's copy. */
   learnedAt: number;
 }
@@ -89,7 +92,7 @@ function errText(err: unknown): string {
  * One entangled node: owns its files, its sockets and its timers, and exposes a read-only view
  * for the API. `start()` brings it up; `stop()` takes it down in order.
  */
-export class EntangledNode implements NodeView {
+export class EntangledNode implements NodeView, NodeActions {
   readonly settings: Settings;
   readonly epoch = randomBytes(8).toString('hex');
   readonly #log: Logger;
@@ -102,6 +105,8 @@ export class EntangledNode implements NodeView {
   readonly #replier = new RequestReplier();
   readonly #watcher: Watcher;
   readonly #hbMs: number;
+  readonly metrics: Metrics;
+  readonly #listeners = new Set<() => void>();
   #learn = 0;
   #ownSum: string | null = null;
   #timers: NodeJS.Timeout[] = [];
@@ -113,6 +118,7 @@ export class EntangledNode implements NodeView {
     this.#log = log;
     this.#hbMs = Math.max(20, Math.floor(settings.peerTimeoutMs / 5));
     this.#journal = new Journal(settings.stateDir, settings.node, log);
+    this.metrics = new Metrics(() => this.state());
     for (const spec of settings.files) {
       const entryLog = log.child({ path: spec.path, name: spec.name });
       const entry: FileEntry = {
@@ -128,7 +134,7 @@ export class EntangledNode implements NodeView {
         scanQueued: false,
         verifyTimer: null,
         statSig: '',
-        peers: new Map(settings.peers.map((p) => [p.name, { md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, learnedAt: 0 }])),
+        peers: new Map(settings.peers.map((p) => [p.name, { md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0 }])),
       };
       this.#files.set(spec.name, entry);
       this.#byPath.set(spec.path, entry);
@@ -281,6 +287,7 @@ export class EntangledNode implements NodeView {
   #onSnapshot(entry: FileEntry, snap: Snapshot | null): void {
     const decision = decideLocal(entry.known, snap?.md5 ?? null);
     const wasPresent = entry.local.md5 !== null;
+    if ((snap?.md5 ?? null) !== entry.local.md5) this.#changed();
     entry.local = snap ? { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs } : MISSING;
     if (decision.kind === 'gone') {
       if (wasPresent) {
@@ -307,6 +314,7 @@ export class EntangledNode implements NodeView {
       if (this.#peers.get(peer)?.connected) {
         facts.inFlight = decision.md5;
         facts.sentAt = now;
+        facts.publishedAt = now;
       }
     }
     this.#publishChange(entry, decision.prev, snap);
@@ -329,6 +337,12 @@ export class EntangledNode implements NodeView {
       ts: Date.now(),
       to,
     };
+    this.#publish(frame);
+  }
+
+  #publish(frame: Frame): void {
+    this.metrics.framesSent.inc({ kind: frame.t });
+    if (frame.t === 'change') this.metrics.bytesReplicated.inc({ direction: 'sent' }, frame.data.length);
     this.#publisher.publish(frame);
   }
 
@@ -360,12 +374,12 @@ export class EntangledNode implements NodeView {
 
   #publishHave(entry: FileEntry, md5: Md5 | null, re: Md5 | null, conflict: string | null): void {
     const frame: HaveFrame = { v: 1, t: 'have', from: this.settings.node, epoch: this.epoch, name: entry.spec.name, md5, re, conflict };
-    this.#publisher.publish(frame);
+    this.#publish(frame);
   }
 
   #publishHeartbeat(): void {
     const frame: HeartbeatFrame = { v: 1, t: 'hb', from: this.settings.node, epoch: this.epoch, sum: this.#digestSum() };
-    this.#publisher.publish(frame);
+    this.#publish(frame);
   }
 
   #digestSum(): string {
@@ -380,9 +394,11 @@ export class EntangledNode implements NodeView {
     const decoded = decodeFrame(bytes, { peer: link.spec.name, names: this.#names });
     if (!decoded.ok) {
       link.log.warn({ reason: decoded.reason, bytes: bytes.length }, 'dropped a frame');
+      this.metrics.framesDropped.inc({ reason: decoded.reason });
       return;
     }
     const frame: Frame = decoded.value;
+    this.metrics.framesReceived.inc({ kind: frame.t });
     if (frame.t === 'hb') {
       this.#onHeartbeat(link, frame);
       return;
@@ -427,6 +443,7 @@ export class EntangledNode implements NodeView {
     else link.log.info('peer back');
     link.connected = true;
     link.epoch = epoch;
+    this.#changed();
     link.remote.clear();
     link.remoteSum = null;
     for (const entry of this.#files.values()) {
@@ -451,6 +468,7 @@ export class EntangledNode implements NodeView {
     facts.learnedAt = ++this.#learn;
     link.remote.set(entry.spec.name, md5);
     link.remoteSum = null;
+    this.#changed();
   }
 
   /** Records agreement with a peer: clears a split-brain, journals the version. */
@@ -459,14 +477,25 @@ export class EntangledNode implements NodeView {
       facts.splitBrain = false;
       entry.log.info({ peer: link.spec.name, md5 }, 'split-brain resolved');
     }
-    if (facts.inFlight === md5) facts.inFlight = null;
+    if (facts.inFlight === md5) this.#confirmed(link, facts);
     this.#journal.record(link.spec.name, entry.spec.name, md5);
+    this.#changed();
+  }
+
+  /** The peer confirmed our in-flight change: it is no longer pending. */
+  #confirmed(link: PeerLink, facts: PeerFacts): void {
+    facts.inFlight = null;
+    if (facts.publishedAt > 0) {
+      this.metrics.propagation.observe({ peer: link.spec.name }, (Date.now() - facts.publishedAt) / 1000);
+      facts.publishedAt = 0;
+    }
   }
 
   #markSplitBrain(link: PeerLink, entry: FileEntry, facts: PeerFacts, remote: Md5 | null | undefined): void {
     facts.inFlight = null;
     if (facts.splitBrain) return;
     facts.splitBrain = true;
+    this.#changed();
     entry.log.warn({ peer: link.spec.name, local: entry.local.md5, remote: remote ?? null }, 'split-brain: both sides changed; neither copy is overwritten');
   }
 
@@ -474,7 +503,7 @@ export class EntangledNode implements NodeView {
     const facts = entry.peers.get(link.spec.name);
     if (!facts) return;
     this.#learnPeerMd5(link, entry, facts, have.md5);
-    if (facts.inFlight !== null && (have.re === facts.inFlight || have.md5 === facts.inFlight)) facts.inFlight = null;
+    if (facts.inFlight !== null && (have.re === facts.inFlight || have.md5 === facts.inFlight)) this.#confirmed(link, facts);
     if (have.md5 !== null && have.md5 === entry.local.md5) {
       this.#agree(link, entry, facts, have.md5);
     } else if (have.conflict === this.settings.node) {
@@ -526,12 +555,13 @@ export class EntangledNode implements NodeView {
    * Writes `data` over the file when it still hashes to `expected` (checked again just before
    * the rename). Updates the echo guard first, so the watcher sees our bytes as no change.
    */
-  async #apply(entry: FileEntry, expected: Md5 | null, data: Uint8Array, md5: Md5): Promise<'written' | 'changed' | 'failed'> {
+  async #apply(entry: FileEntry, expected: Md5 | null, data: Uint8Array, md5: Md5, check = true): Promise<'written' | 'changed' | 'failed'> {
     const before = entry.known;
+    const created = entry.local.md5 === null;
     entry.known = md5;
     try {
       await atomicWrite(entry.spec.path, data, {
-        precondition: async () => ((await readSnapshot(entry.spec.path))?.md5 ?? null) === expected,
+        precondition: check ? async () => ((await readSnapshot(entry.spec.path))?.md5 ?? null) === expected : undefined,
       });
     } catch (err) {
       entry.known = before;
@@ -543,18 +573,23 @@ export class EntangledNode implements NodeView {
       return 'failed';
     }
     const st = await stat(entry.spec.path).catch(() => null);
-    if (expected === null) entry.log.info({ md5 }, 'created listed file from a peer');
+    if (created) entry.log.info({ md5 }, 'created listed file');
     entry.local = { md5, size: data.length, mtimeMs: st?.mtimeMs ?? Date.now() };
     entry.statSig = st ? sigOf(st) : '';
     entry.error = null;
     entry.errorKind = null;
     this.#ownSum = null;
     this.#remember(entry, md5);
+    this.metrics.bytesReplicated.inc({ direction: 'received' }, data.length);
+    this.#changed();
     return 'written';
   }
 
   #setError(entry: FileEntry, kind: 'read' | 'write', message: string, what: string): void {
-    if (entry.error !== message) entry.log.error({ err: message }, what);
+    if (entry.error !== message) {
+      entry.log.error({ err: message }, what);
+      this.#changed();
+    }
     entry.error = message;
     entry.errorKind = kind;
   }
@@ -683,6 +718,10 @@ export class EntangledNode implements NodeView {
     }
     const entry = this.#files.get(req.name);
     if (!entry) return { v: 1, t: 'error', message: 'name not listed here' };
+    if (req.t === 'take') {
+      if (!link) return { v: 1, t: 'error', message: 'unknown peer' };
+      return entry.queue.run(() => this.#take(link, entry, req));
+    }
     const snap = await readSnapshot(entry.spec.path);
     return { v: 1, t: 'content', name: entry.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null };
   }
@@ -697,6 +736,7 @@ export class EntangledNode implements NodeView {
       if (!link.connected) continue;
       if (link.lastSeen !== null && now - link.lastSeen > this.settings.peerTimeoutMs) {
         link.connected = false;
+        this.#changed();
         link.log.warn({ silentMs: now - link.lastSeen }, 'peer lost');
         for (const entry of this.#files.values()) {
           const facts = entry.peers.get(link.spec.name);
@@ -741,7 +781,140 @@ export class EntangledNode implements NodeView {
     }
   }
 
+  // ---------------------------------------------------------------- operator actions
+
+  #resolvePeer(name: string | undefined): PeerLink {
+    if (name === undefined) {
+      if (this.#peers.size > 1) throw new EntangledError('BAD_REQUEST', `several peers (${[...this.#peers.keys()].join(', ')}): name one`);
+      return this.#peers.values().next().value as PeerLink;
+    }
+    const link = this.#peers.get(name);
+    if (!link) throw new EntangledError('BAD_REQUEST', `unknown peer "${name}"`);
+    return link;
+  }
+
+  /** A listed file by its cluster-wide name or its absolute local path. */
+  #resolveFile(nameOrPath: string): FileEntry {
+    const entry = this.#files.get(nameOrPath) ?? this.#byPath.get(nameOrPath);
+    if (!entry) throw new EntangledError('BAD_REQUEST', `"${nameOrPath}" is not a listed file`);
+    return entry;
+  }
+
+  #reachable(link: PeerLink): void {
+    if (!link.connected) throw new EntangledError('PEER_UNREACHABLE', `peer "${link.spec.name}" is not in reach`);
+  }
+
+  /**
+   * Makes this node take the peer's content (pull) or the peer take ours (push), for the
+   * given files (names or absolute paths; default all). Throws BAD_REQUEST or PEER_UNREACHABLE.
+   */
+  async force(req: ForceRequest): Promise<ForceReport> {
+    const link = this.#resolvePeer(req.peer);
+    const entries = req.files === undefined ? [...this.#files.values()] : [...new Set(req.files.map((f) => this.#resolveFile(f)))];
+    this.#reachable(link);
+    const direction = req.direction ?? 'pull';
+    const results: ForceResult[] = [];
+    for (const entry of entries) {
+      try {
+        results.push(await entry.queue.run(() => (direction === 'pull' ? this.#forcePull(link, entry) : this.#forcePush(link, entry))));
+      } catch (err) {
+        // Unreachable before anything was done: the whole call is a 503.
+        if (results.length === 0 && (err as EntangledError).code === 'PEER_UNREACHABLE') throw err;
+        results.push({ name: entry.spec.name, path: entry.spec.path, result: 'failed', md5: entry.local.md5, error: errText(err) });
+      }
+    }
+    this.#log.info({ peer: link.spec.name, direction, files: results.length, failed: results.filter((r) => r.result === 'failed').length }, 'force done');
+    return { peer: link.spec.name, direction, results };
+  }
+
+  async #forcePull(link: PeerLink, entry: FileEntry): Promise<ForceResult> {
+    const base = { name: entry.spec.name, path: entry.spec.path };
+    const reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
+    if (reply.t !== 'content') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
+    if (reply.md5 === null || reply.data === null) return { ...base, result: 'failed', md5: entry.local.md5, error: `peer "${link.spec.name}" has no such file` };
+    const outcome = await this.#forceWrite(link, entry, reply.data, reply.md5);
+    if (outcome === 'failed') return { ...base, result: 'failed', md5: entry.local.md5, error: entry.error ?? 'write failed' };
+    entry.log.info({ peer: link.spec.name, md5: reply.md5, result: outcome }, 'forced pull');
+    return { ...base, result: outcome, md5: reply.md5 };
+  }
+
+  async #forcePush(link: PeerLink, entry: FileEntry): Promise<ForceResult> {
+    const base = { name: entry.spec.name, path: entry.spec.path };
+    const snap = await this.#scan(entry);
+    if (!snap) return { ...base, result: 'failed', md5: null, error: entry.error ?? 'no local copy to push' };
+    const reply = await link.requester.request({ v: 1, t: 'take', from: this.settings.node, name: entry.spec.name, md5: snap.md5, data: snap.data });
+    if (reply.t !== 'took') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
+    const facts = entry.peers.get(link.spec.name)!;
+    this.#learnPeerMd5(link, entry, facts, reply.md5);
+    if (reply.md5 === entry.local.md5) this.#agree(link, entry, facts, reply.md5);
+    entry.log.info({ peer: link.spec.name, md5: reply.md5, result: reply.result }, 'forced push');
+    return { ...base, result: reply.result, md5: reply.md5 };
+  }
+
+  /** A peer's forced push: replace our copy with its content. */
+  async #take(link: PeerLink, entry: FileEntry, req: TakeRequest): Promise<Reply> {
+    const outcome = await this.#forceWrite(link, entry, req.data, req.md5);
+    if (outcome === 'failed') return { v: 1, t: 'error', message: entry.error ?? 'write failed' };
+    entry.log.info({ peer: link.spec.name, md5: req.md5, result: outcome }, 'took a forced push');
+    return { v: 1, t: 'took', name: entry.spec.name, md5: req.md5, result: outcome };
+  }
+
+  /**
+   * Writes a forced version (no precondition: the operator chose it), journals the agreement
+   * with `link` and publishes it as a change, so other peers follow and `link` confirms.
+   */
+  async #forceWrite(link: PeerLink, entry: FileEntry, data: Uint8Array, md5: Md5): Promise<'updated' | 'unchanged' | 'failed'> {
+    const facts = entry.peers.get(link.spec.name)!;
+    const snap = await this.#scan(entry);
+    this.#learnPeerMd5(link, entry, facts, md5);
+    if (snap && snap.md5 === md5) {
+      this.#agree(link, entry, facts, md5);
+      this.#publishHave(entry, md5, null, null);
+      return 'unchanged';
+    }
+    const prev = entry.known;
+    const written = await this.#apply(entry, null, data, md5, false);
+    if (written !== 'written') return 'failed';
+    this.#agree(link, entry, facts, md5);
+    const now = Date.now();
+    entry.lastSent = { prev, md5 };
+    for (const [peer, f] of entry.peers) {
+      if (peer !== link.spec.name && this.#peers.get(peer)?.connected) {
+        f.inFlight = md5;
+        f.sentAt = now;
+        f.publishedAt = now;
+      }
+    }
+    this.#publishChange(entry, prev, { md5, size: data.length, mtimeMs: now, data: Buffer.from(data.buffer, data.byteOffset, data.length) });
+    return 'updated';
+  }
+
+  /** This node's copy and the peer's side by side, as a unified diff (local ---, peer +++). */
+  async diff(file: string, peer?: string): Promise<DiffReport> {
+    const link = this.#resolvePeer(peer);
+    const entry = this.#resolveFile(file);
+    this.#reachable(link);
+    const reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
+    if (reply.t !== 'content') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
+    const local = await readSnapshot(entry.spec.path);
+    const d = unifiedDiff(
+      { label: `${this.settings.node}:${entry.spec.name}`, data: local?.data ?? null },
+      { label: `${link.spec.name}:${entry.spec.name}`, data: reply.data },
+    );
+    return { name: entry.spec.name, peer: link.spec.name, local: local?.md5 ?? null, remote: reply.md5, ...d };
+  }
+
   // ---------------------------------------------------------------- view
+
+  /** Calls `listener` (synchronously, cheaply) whenever the state may have changed. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l();
+  }
 
   state(): NodeState {
     const peers = [...this.#peers.values()].map((l) => ({

@@ -27,6 +27,19 @@ export class SerialQueue {
     return this.#tail;
   }
 
+  /** Runs `task` after everything queued so far and resolves (or rejects) with its outcome. */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      void this.push(async () => {
+        try {
+          resolve(await task());
+        } catch (err) {
+          reject(err);
+        }
+      });
+    });
+  }
+
   /** Resolves when every task pushed so far has finished. */
   drained(): Promise<void> {
     return this.#tail;

@@ -20,4 +20,44 @@ export interface NodeState {
 /** What the API may read from a node. */
 export interface NodeView {
   state(): NodeState;
+  /** Calls `listener` whenever the state may have changed; returns the unsubscribe function. */
+  subscribe(listener: () => void): () => void;
+  readonly metrics: { text(): Promise<{ contentType: string; body: string }> };
+}
+
+export type ForceDirection = 'pull' | 'push';
+
+export interface ForceRequest {
+  readonly files?: readonly string[];
+  readonly peer?: string;
+  readonly direction?: ForceDirection;
+}
+
+export interface ForceResult {
+  readonly name: string;
+  readonly path: string;
+  readonly result: 'updated' | 'unchanged' | 'failed';
+  readonly md5: Md5 | null;
+  readonly error?: string;
+}
+
+export interface ForceReport {
+  readonly peer: string;
+  readonly direction: ForceDirection;
+  readonly results: readonly ForceResult[];
+}
+
+export interface DiffReport {
+  readonly name: string;
+  readonly peer: string;
+  readonly local: Md5 | null;
+  readonly remote: Md5 | null;
+  readonly binary: boolean;
+  readonly diff: string | null;
+}
+
+/** What the API may ask a node to do. Errors are EntangledError (BAD_REQUEST, PEER_UNREACHABLE). */
+export interface NodeActions {
+  force(req: ForceRequest): Promise<ForceReport>;
+  diff(file: string, peer?: string): Promise<DiffReport>;
 }

@@ -1,0 +1,19 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/**
+ * Requires "Authorization: Bearer <token>" on every path not in `open`; compares in constant
+ * time (both sides hashed to equal length first). 401 with the contract's JSON error otherwise.
+ */
+export function bearerToken(token: string, open: (path: string) => boolean): MiddlewareHandler {
+  const want = digest(token);
+  return async (c, next) => {
+    if (open(c.req.path)) return next();
+    const m = /^Bearer\s+(.+)$/i.exec(c.req.header('authorization') ?? '');
+    if (m?.[1] && timingSafeEqual(digest(m[1].trim()), want)) return next();
+    c.header('WWW-Authenticate', 'Bearer realm="entangled"');
+    return c.json({ error: { code: 'UNAUTHORIZED', message: m ? 'invalid token' : 'missing "Authorization: Bearer <token>"' } }, 401);
+  };
+}

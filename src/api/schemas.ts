@@ -1,0 +1,83 @@
+import { z } from '@hono/zod-openapi';
+import { FILE_STATUSES, PEER_STATUSES, RECONCILE_MODES } from '../core/types.js';
+
+const md5 = z.string().regex(/^[0-9a-f]{32}$/).openapi({ example: 'd41d8cd98f00b204e9800998ecf8427e' });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'BAD_REQUEST' }),
+      message: z.string().openapi({ example: '"/etc/x.conf" is not a listed file' }),
+    }),
+  })
+  .openapi('Error');
+
+export const HealthSchema = z.object({ status: z.literal('ok'), node: z.string() }).openapi('Health');
+
+export const PeerSchema = z
+  .object({ name: z.string(), connected: z.boolean(), lastSeen: z.string().datetime().nullable() })
+  .openapi('Peer');
+
+export const FileSchema = z
+  .object({
+    name: z.string().openapi({ description: 'The cluster-wide name', example: '/etc/app/app.conf' }),
+    path: z.string().openapi({ description: 'The absolute local path', example: '/etc/app/app.conf' }),
+    status: z.enum(FILE_STATUSES),
+    md5: md5.nullable(),
+    size: z.number().int().nullable(),
+    mtime: z.string().datetime().nullable(),
+    error: z.string().nullable(),
+    peers: z.record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES) })),
+  })
+  .openapi('File');
+
+export const StateSchema = z
+  .object({ node: z.string(), reconcile: z.enum(RECONCILE_MODES), peers: z.array(PeerSchema), files: z.array(FileSchema) })
+  .openapi('State');
+
+export const ForceBodySchema = z
+  .strictObject({
+    files: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .openapi({ description: 'Names or absolute local paths; default: every listed file' }),
+    peer: z.string().min(1).optional().openapi({ description: 'Default: the only peer (required when there are several)' }),
+    direction: z
+      .enum(['pull', 'push'])
+      .default('pull')
+      .openapi({ description: 'pull: this node takes the peer\'s content; push: the peer takes this node\'s' }),
+  })
+  .openapi('ForceRequest');
+
+export const ForceReportSchema = z
+  .object({
+    peer: z.string(),
+    direction: z.enum(['pull', 'push']),
+    results: z.array(
+      z.object({
+        name: z.string(),
+        path: z.string(),
+        result: z.enum(['updated', 'unchanged', 'failed']),
+        md5: md5.nullable(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('ForceReport');
+
+export const DiffQuerySchema = z.strictObject({
+  file: z.string().min(1).openapi({ description: 'A listed file: name or absolute local path', example: 'app.conf' }),
+  peer: z.string().min(1).optional(),
+});
+
+export const DiffSchema = z
+  .object({
+    name: z.string(),
+    peer: z.string(),
+    local: md5.nullable(),
+    remote: md5.nullable(),
+    binary: z.boolean(),
+    diff: z.string().nullable().openapi({ description: 'Unified diff: local as ---, the peer as +++' }),
+  })
+  .openapi('Diff');
