@@ -1,23 +1,65 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isEntangledError } from '../core/errors.js';
 import { runDemo } from './demo.js';
+import { ApiError, type ApiTarget } from './http.js';
+import { runDiff, runForce, runStatus } from './operate.js';
 import { checkLevel, runStart } from './start.js';
 
-const HELP = `entangled — keeps single configuration files identical across a cluster
+const API_OPTS = `  --api URL        the node's management API (default http://127.0.0.1:9876)
+  --token T        bearer token (default $ENTANGLED_TOKEN)`;
+
+const HELP: Record<string, string> = {
+  main: `entangled — keeps single configuration files identical across a cluster
 
 Usage:
   entangled start --config FILE [--log-level LEVEL]   run one node until SIGINT/SIGTERM
-  entangled demo [--log-level LEVEL]                  two nodes on loopback in a temp folder
+  entangled status [--api URL] [--token T] [--json]    this node's state as a table (or raw JSON)
+  entangled force  [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push]
+  entangled diff   [--api URL] [--token T] --file NAME [--peer NAME]   what differs from the peer's copy
+  entangled demo [--log-level LEVEL]                   two nodes on loopback in a temp folder
   entangled --help | --version
-
-Options of start:
-  -c, --config FILE      the node's YAML configuration (required)
-  --log-level LEVEL      fatal|error|warn|info|debug|trace|silent (default: $LOG_LEVEL or info)
+  entangled COMMAND --help
 
 Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
-`;
+`,
+  start: `Usage: entangled start --config FILE [--log-level LEVEL]
+
+Runs one node until SIGINT/SIGTERM (then stops within 2 s, exit 0).
+  -c, --config FILE    the node's YAML configuration (required)
+  --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default $LOG_LEVEL or info)
+`,
+  status: `Usage: entangled status [--api URL] [--token T] [--json]
+
+This node's peers and files with their status, as a table (colour on a terminal).
+${API_OPTS}
+  --json           print the raw GET /api/1/state document
+Exit 1 with one line when the API cannot be reached.
+`,
+  force: `Usage: entangled force [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push]
+
+Makes this node take the peer's copy (pull, the default) or the peer take this node's (--push).
+${API_OPTS}
+  --file PATH      a listed file, by name or absolute path; repeat for several (default: all)
+  --peer NAME      the peer (default: the only one)
+  --push           the peer takes this node's copy
+Prints each file's result; exit 1 when any failed.
+`,
+  diff: `Usage: entangled diff [--api URL] [--token T] --file NAME [--peer NAME]
+
+Shows what differs between this node's copy (---) and the peer's (+++), coloured on a terminal.
+${API_OPTS}
+  --file NAME      a listed file, by name or absolute path (required)
+  --peer NAME      the peer (default: the only one)
+`,
+  demo: `Usage: entangled demo [--log-level LEVEL]
+
+Starts two nodes on loopback (APIs on 127.0.0.1:9876 and :9886) in a temp folder with a few
+sample files, already aligned, and prints the folders, URLs and commands to try. Ctrl-C stops
+both and removes the folder.
+`,
+};
 
 class UsageError extends Error {}
 
@@ -26,46 +68,76 @@ function version(): string {
   return pkg.version;
 }
 
+const API_OPTIONS = {
+  api: { type: 'string' },
+  token: { type: 'string' },
+} as const satisfies ParseArgsConfig['options'];
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0]);
+  }
+}
+
+function target(values: { api?: string; token?: string }): ApiTarget {
+  const url = values.api ?? 'http://127.0.0.1:9876';
+  if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--api: "${url}" is not an http(s) URL`);
+  return { url, token: values.token ?? process.env.ENTANGLED_TOKEN };
+}
+
+function logLevel(values: { 'log-level'?: string }): string {
+  const level = values['log-level'] ?? process.env.LOG_LEVEL ?? 'info';
+  if (!checkLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
+  return level;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(HELP);
-    return command === undefined ? 2 : 0;
+  if (command === undefined) {
+    process.stderr.write(HELP.main!);
+    return 2;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP.main!);
+    return 0;
   }
   if (command === '--version' || command === '-v') {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (command === 'start' || command === 'demo') {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: rest,
-        options: {
-          config: { type: 'string', short: 'c' },
-          'log-level': { type: 'string' },
-          help: { type: 'boolean', short: 'h' },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
-    const level = values['log-level'] ?? process.env.LOG_LEVEL ?? 'info';
-    if (!checkLevel(level)) throw new UsageError(`--log-level: unknown level "${level}"`);
-    if (command === 'demo') {
-      if (values.config) throw new UsageError('demo takes no --config');
-      await runDemo(level);
-      return 0;
-    }
-    if (!values.config) throw new UsageError('start needs --config FILE');
-    await runStart(values.config, level);
+  const help = HELP[command];
+  if (help === undefined || command === 'main') throw new UsageError(`unknown command "${command}"`);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(help);
     return 0;
+  }
+  switch (command) {
+    case 'start': {
+      const v = parse(rest, { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } });
+      if (!v.config) throw new UsageError('start needs --config FILE');
+      await runStart(v.config, logLevel(v));
+      return 0;
+    }
+    case 'demo': {
+      const v = parse(rest, { 'log-level': { type: 'string' } });
+      await runDemo(logLevel(v));
+      return 0;
+    }
+    case 'status': {
+      const v = parse(rest, { ...API_OPTIONS, json: { type: 'boolean' } });
+      return runStatus(target(v), v.json === true);
+    }
+    case 'force': {
+      const v = parse(rest, { ...API_OPTIONS, file: { type: 'string', multiple: true }, peer: { type: 'string' }, push: { type: 'boolean' } });
+      return runForce(target(v), { files: v.file, peer: v.peer, direction: v.push ? 'push' : 'pull' });
+    }
+    case 'diff': {
+      const v = parse(rest, { ...API_OPTIONS, file: { type: 'string' }, peer: { type: 'string' } });
+      if (!v.file) throw new UsageError('diff needs --file NAME');
+      return runDiff(target(v), v.file, v.peer);
+    }
   }
   throw new UsageError(`unknown command "${command}"`);
 }
@@ -81,7 +153,9 @@ main(process.argv.slice(2)).then(
     }
     if (isEntangledError(err)) {
       process.stderr.write(`entangled: ${err.message}\n`);
-      process.exit(err.code === 'CONFIG' ? 2 : 1);
+      // A configuration error, or a request the API refused as malformed (bad --file/--peer).
+      const usage = err.code === 'CONFIG' || (err instanceof ApiError && err.status === 400);
+      process.exit(usage ? 2 : 1);
     }
     process.stderr.write(`entangled: ${(err as Error)?.message ?? String(err)}\n`);
     process.exit(1);
