@@ -83,6 +83,8 @@ export interface ClusterOptions {
   contents?: Record<string, Record<string, string | null>>;
   reconcile?: 'manual' | 'auto';
   peerTimeoutMs?: number;
+  /** api.token for every node. */
+  token?: string;
   extra?: Record<string, unknown>;
 }
 
@@ -105,7 +107,7 @@ export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: 
   for (const n of nodes) {
     const config = {
       node: n.name,
-      api: { host: '127.0.0.1', port: n.ports.api },
+      api: { host: '127.0.0.1', port: n.ports.api, ...(opts.token ? { token: opts.token } : {}) },
       m2m: { pub: `tcp://127.0.0.1:${n.ports.pub}`, rep: `tcp://127.0.0.1:${n.ports.rep}` },
       peers: nodes
         .filter((p) => p !== n)
@@ -176,8 +178,15 @@ export class RunningNode {
     return path.join(this.def.dir, name);
   }
 
+  /** Bearer token the helpers send (set it when the cluster has api.token). */
+  token: string | undefined;
+
+  headers(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
   async state(): Promise<StateDoc> {
-    const res = await fetch(`${this.api}/api/1/state`);
+    const res = await fetch(`${this.api}/api/1/state`, { headers: this.headers() });
     if (!res.ok) throw new Error(`state: HTTP ${res.status}`);
     return (await res.json()) as StateDoc;
   }
@@ -217,12 +226,13 @@ export interface StateDoc {
 }
 
 /** Spawns `entangled start` for a node; resolves once its API answers. */
-export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean } = {}): Promise<RunningNode> {
+export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string } = {}): Promise<RunningNode> {
   const args = [CLI, 'start', '--config', def.configPath, '--log-level', 'debug'];
   const proc = opts.umask
     ? spawn('sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const node = new RunningNode(def, proc);
+  node.token = opts.token;
   if (opts.waitApi !== false) {
     await waitFor(`${def.name} API`, async () => {
       if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${node.stderr}`);
@@ -234,8 +244,8 @@ export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: 
 }
 
 /** Starts every node and waits until each sees all its peers connected. */
-export async function startCluster(nodes: NodeDef[]): Promise<RunningNode[]> {
-  const running = await Promise.all(nodes.map((n) => startNode(n)));
+export async function startCluster(nodes: NodeDef[], opts: { token?: string } = {}): Promise<RunningNode[]> {
+  const running = await Promise.all(nodes.map((n) => startNode(n, opts)));
   await Promise.all(running.map((r) => waitConnected(r)));
   return running;
 }
@@ -253,9 +263,9 @@ export async function stopAll(nodes: RunningNode[], root?: string): Promise<void
 }
 
 /** Runs the CLI to completion and returns its exit code and output. */
-export function runCli(args: string[], timeoutMs = 10000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(args: string[], timeoutMs = 10000, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));
