@@ -32,7 +32,7 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   code, .md5 { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size:.8rem; }
   .md5.diff { color:var(--warn); }
   .path { color:var(--dim); font-size:.8rem; }
-  .badge { display:inline-block; padding:.1rem .5rem; border-radius:999px; font-size:.75rem; font-weight:600; color:#0b0f13; }
+  .badge { display:inline-block; white-space:nowrap; padding:.1rem .5rem; border-radius:999px; font-size:.75rem; font-weight:600; color:#0b0f13; }
   .s-aligned { background:var(--ok); } .s-pending { background:var(--info); color:#fff; }
   .s-split-brain { background:var(--bad); color:#fff; } .s-missing { background:var(--warn); }
   .s-unknown { background:var(--mute); color:#fff; } .s-up { background:var(--ok); } .s-down { background:var(--bad); color:#fff; }
@@ -40,7 +40,7 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   button { background:#223041; color:var(--fg); border:1px solid #33475c; border-radius:6px; padding:.3rem .6rem; cursor:pointer; font:inherit; font-size:.8rem; }
   button:hover { background:#2b3d52; }
   button.danger { border-color:#7a2e31; }
-  .actions { white-space:nowrap; display:flex; gap:.35rem; }
+  .actions div { white-space:nowrap; display:flex; gap:.35rem; }
   pre.diffview { background:#0b0f13; border:1px solid var(--line); border-radius:8px; padding:.75rem; overflow:auto; max-height:24rem; margin:.5rem 0 0; }
   pre.diffview .add { color:var(--ok); } pre.diffview .del { color:var(--bad); } pre.diffview .hunk { color:var(--info); }
   #toast { position:fixed; bottom:1rem; right:1rem; background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:.6rem .9rem; display:none; max-width:32rem; }
@@ -99,10 +99,10 @@ function render() {
       (d ? '<pre class="diffview">' + d + "</pre>" : "") + "</td>" +
       '<td class="status">' + badge(f.status) + "</td>" +
       '<td><span class="md5">' + short(f.md5) + "</span></td><td>" + peers + "</td>" +
-      '<td class="actions">' +
+      '<td class="actions"><div>' +
       (f.status === "split-brain" ? '<button data-act="diff" data-i="' + i + '">Diff</button>' : "") +
       '<button data-act="pull" data-i="' + i + '" title="This node takes the peer\\'s copy">Force pull</button>' +
-      '<button data-act="push" data-i="' + i + '" class="danger" title="The peer takes this node\\'s copy">Force push</button></td></tr>';
+      '<button data-act="push" data-i="' + i + '" class="danger" title="The peer takes this node\\'s copy">Force push</button></div></td></tr>';
   }).join("");
 }
 

@@ -24,5 +24,7 @@ export function unifiedDiff(a: DiffSide, b: DiffSide): { binary: boolean; diff: 
   const ta = asText(a.data);
   const tb = asText(b.data);
   if (ta === null || tb === null) return { binary: true, diff: null };
-  return { binary: false, diff: createTwoFilesPatch(a.label, b.label, ta, tb, undefined, undefined, { context: 3 }) };
+  const patch = createTwoFilesPatch(a.label, b.label, ta, tb, undefined, undefined, { context: 3 });
+  // The library starts with a line of '=' (an Index-style separator): not part of a unified diff.
+  return { binary: false, diff: patch.replace(/^=+\n/, '') };
 }

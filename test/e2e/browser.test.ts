@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { it } from 'node:test';
+import { chromium } from 'playwright-core';
+import { defineCluster, md5, ROOT, startCluster, stopAll, waitFor, type RunningNode } from '../helpers/cluster.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+it('the status page shows a split-brain live, and its Force button resolves it (real Chromium, no outside network)', async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n', 'site.conf': 's0\n' } });
+  const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 640 } });
+    const outside: string[] = [];
+    // Everything must come from the node itself: any other request fails the test.
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname === '127.0.0.1') return route.continue();
+      outside.push(url.href);
+      return route.abort();
+    });
+    const page = await context.newPage();
+    await page.goto(`${a.api}/`);
+    await page.locator('tr[data-name="app.conf"][data-status="aligned"]').waitFor();
+    assert.match(await page.locator('#node').innerText(), /alpha/);
+
+    // Make a split-brain while the page is open: the page follows /api/1/events.
+    b.proc.kill('SIGSTOP');
+    await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
+    writeFileSync(a.file('app.conf'), 'alpha wins? no\n');
+    writeFileSync(b.file('app.conf'), 'beta wins\n');
+    b.proc.kill('SIGCONT');
+    const row = page.locator('tr[data-name="app.conf"]');
+    await page.locator('tr[data-name="app.conf"][data-status="split-brain"]').waitFor({ timeout: 10000 });
+
+    await row.getByRole('button', { name: 'Diff' }).click();
+    await page.locator('tr[data-name="app.conf"] pre.diffview').waitFor();
+    assert.match(await row.locator('pre.diffview').innerText(), /\+beta wins/);
+    const shot = process.env.UPDATE_SCREENSHOT ? path.join(ROOT, 'docs/status-page.png') : path.join(mkdtempSync(path.join(tmpdir(), 'shot-')), 'page.png');
+    await page.screenshot({ path: shot, fullPage: true });
+
+    page.once('dialog', (d) => void d.accept());
+    await row.getByRole('button', { name: 'Force pull' }).click();
+    await page.locator('tr[data-name="app.conf"][data-status="aligned"]').waitFor({ timeout: 10000 });
+    assert.equal(readFileSync(a.file('app.conf'), 'utf8'), 'beta wins\n');
+    assert.equal((await b.state()).files.find((f) => f.name === 'app.conf')!.status, 'aligned');
+    assert.equal(md5(readFileSync(b.file('app.conf'))), md5('beta wins\n'));
+
+    // Swagger UI renders from the node's own assets.
+    await page.goto(`${a.api}/api/1/docs`);
+    await page.locator('.swagger-ui .opblock').first().waitFor({ timeout: 10000 });
+    assert.ok((await page.locator('.opblock-summary-path').allInnerTexts()).some((t) => t.includes('/api/1/force')));
+    assert.deepEqual(outside, []);
+  } finally {
+    await browser.close();
+    await stopAll([a, b], root);
+  }
+});
