@@ -1,0 +1,72 @@
+/** A process's CPU time and memory as Linux reports them in /proc/<pid>. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let ticksPerSecond: number | null = null;
+function clockTicks(): number {
+  if (ticksPerSecond === null) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+/**
+ * CPU seconds used by `pid` so far: utime + stime, plus cutime + cstime (its children that it
+ * has waited for, e.g. lsyncd's rsync runs) when `children` is set. Null when the process is gone.
+ */
+export function cpuSeconds(pid: number, children = false): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const n = (i: number) => Number(fields[i] ?? 0);
+  // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
+  const ticks = n(11) + n(12) + (children ? n(13) + n(14) : 0);
+  return ticks / clockTicks();
+}
+
+/** VmRSS (now) and VmHWM (peak resident set since start) in MiB; null when the process is gone. */
+export function memory(pid: number): { rssMiB: number; peakMiB: number } | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssMiB: kb('VmRSS') / 1024, peakMiB: kb('VmHWM') / 1024 };
+}
+
+/** Samples VmRSS of some processes every `everyMs` and keeps the highest seen per pid. */
+export class RssSampler {
+  readonly max = new Map<number, number>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(
+    readonly pids: number[],
+    everyMs = 1000,
+  ) {
+    this.sample();
+    this.#timer = setInterval(() => this.sample(), everyMs);
+  }
+
+  sample(): void {
+    for (const pid of this.pids) {
+      const m = memory(pid);
+      if (m) this.max.set(pid, Math.max(this.max.get(pid) ?? 0, m.rssMiB));
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.sample();
+  }
+}

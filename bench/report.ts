@@ -1,0 +1,96 @@
+/** The run's report: Markdown tables for stdout (and the README), the JSON and plot files. */
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fmt, fmtBytes } from './scenario.js';
+import type { CompareResult, RunReport, ScenarioResult } from './types.js';
+
+function table(head: string[], rows: string[][]): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+  const lines = [head, head.map(() => '---'), ...rows].map((r) => `| ${r.map(esc).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+function status(r: { status: string }): string {
+  return r.status === 'ok' ? 'ok' : r.status.toUpperCase();
+}
+
+function target(r: ScenarioResult): string {
+  if (!r.target) return '';
+  const verdict = r.target.met === null ? 'n/a' : r.target.met ? 'met' : 'missed';
+  return `${r.target.text}: ${verdict}`;
+}
+
+function latencyTable(rs: ScenarioResult[]): string {
+  const rows = rs.map((r) => {
+    const l = r.latency;
+    const d = r.daemon?.[0];
+    const own = d ? `${fmt(d.p50)} / ${fmt(d.p95)} (${d.source}, n=${d.count})` : '-';
+    return [fmtBytes(Number(r.params.size ?? 0)), String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(l?.max), own, fmt(r.figures.daemonsCpuPct, '%'), target(r), status(r)];
+  });
+  return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'target', 'status'], rows);
+}
+
+function otherTable(rs: ScenarioResult[]): string {
+  return table(
+    ['scenario', 'what', 'result', 'target', 'status'],
+    rs.map((r) => [r.id, r.title, r.summary, target(r), status(r)]),
+  );
+}
+
+function compareTable(entangled: ScenarioResult | undefined, cs: CompareResult[]): string {
+  const l = entangled?.latency;
+  const rows = [
+    ['entangled', `${entangled?.params.nodes ?? '?'} nodes, ZeroMQ on loopback`, String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(entangled?.figures.daemonsCpuPct, '%'), '1', '1', entangled ? status(entangled) : 'not run'],
+    ...cs.map((c) => [
+      `${c.tool}${c.version ? ` ${c.version}` : ''}`,
+      c.variant,
+      String(c.latency?.count ?? 0),
+      fmt(c.latency?.p50),
+      fmt(c.latency?.p95),
+      fmt(c.latency?.p99),
+      fmt(c.cpuPct, '%'),
+      fmt(c.ratioP50, '×'),
+      fmt(c.ratioP95, '×'),
+      status(c),
+    ]),
+  ];
+  return table(['tool', 'how it ran', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU', 'p50 vs entangled', 'p95 vs entangled', 'status'], rows);
+}
+
+export function renderReport(r: RunReport): string {
+  const out: string[] = [];
+  const commit = r.git.commit ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' (src/ has uncommitted changes)' : ''}` : 'unknown commit';
+  out.push(`entangled bench, ${r.mode} run, ${r.date}, ${r.options.nodes} nodes, ${commit}`);
+  out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, ${r.machine.kernel}, Node ${r.machine.node}; took ${fmt(r.totalMs / 1000)} s`);
+  const lat = r.scenarios.filter((s) => s.id.startsWith('latency-'));
+  const other = r.scenarios.filter((s) => !s.id.startsWith('latency-'));
+  if (lat.length) {
+    out.push('', "Single change: from the origin's write returning until every peer's copy holds the new bytes (md5)", '', latencyTable(lat));
+  }
+  if (other.length) out.push('', 'Throughput, scale and idle cost', '', otherTable(other));
+  if (r.compare.length) {
+    out.push('', 'Compared: the same 1 KiB single change, the same measurement', '', compareTable(lat.find((s) => s.id === 'latency-1k'), r.compare));
+  }
+  const failures = [...r.scenarios.filter((s) => s.status === 'failed').map((s) => [s.id, s.reason]), ...r.compare.filter((c) => c.status !== 'ok').map((c) => [`${c.tool} (${c.variant})`, c.reason])];
+  if (failures.length) {
+    out.push('', 'Failed or missing:', ...failures.map(([id, why]) => `- ${id}: ${why}`));
+  }
+  return out.join('\n');
+}
+
+/** "2026-11-23T01-02-03Z": the run's date, safe in a file name. */
+export function stamp(iso: string): string {
+  return iso.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+}
+
+/** Writes <stamp>.json and <stamp>-latency-cdf.svg, and copies them to latest.json / latest-latency-cdf.svg. */
+export function writeResults(r: RunReport, svg: string): { json: string; svg: string } {
+  mkdirSync(r.options.outDir, { recursive: true });
+  const base = path.join(r.options.outDir, stamp(r.date));
+  const files = { json: `${base}.json`, svg: `${base}-latency-cdf.svg` };
+  writeFileSync(files.json, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(files.svg, svg);
+  copyFileSync(files.json, path.join(r.options.outDir, 'latest.json'));
+  copyFileSync(files.svg, path.join(r.options.outDir, 'latest-latency-cdf.svg'));
+  return files;
+}

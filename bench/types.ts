@@ -1,0 +1,97 @@
+/** The shapes every part of the harness shares: options, scenario results, comparison results. */
+
+export interface Options {
+  quick: boolean;
+  /** Exit 1 when a scenario fails (always on with --quick). */
+  strict: boolean;
+  nodes: number;
+  scenarios: string[];
+  samples: number;
+  gapMs: number;
+  compare: string[];
+  compareSamples: number;
+  burstFiles: number;
+  startupFiles: number;
+  bigBytes: number;
+  idleFiles: number;
+  idleSeconds: number;
+  logLevel: string;
+  outDir: string;
+}
+
+/** Quantiles of a set of samples, in milliseconds (nearest rank). */
+export interface Summary {
+  count: number;
+  min: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** The daemons' own latency figure: their Prometheus histogram when /metrics answers, else their log lines. */
+export interface DaemonLatency {
+  source: 'metrics' | 'logs';
+  /** What was read: the metric name (and its help text) or the log message. */
+  what: string;
+  count: number;
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+  max: number | null;
+}
+
+export type Status = 'ok' | 'failed' | 'skipped';
+
+export interface ScenarioResult {
+  id: string;
+  title: string;
+  status: Status;
+  /** Why it failed (timeouts, a daemon that exited, a wrong file), never empty when failed. */
+  reason: string | null;
+  durationMs: number;
+  /** What it was run with: sizes, counts, node count. */
+  params: Record<string, number | string>;
+  /** The scenario's figures (flat, units in the key: Ms, MBps, MiB, Pct, S). */
+  figures: Record<string, number | null>;
+  /** Outside-measured latency of every sample (ms), for latency scenarios (the CDF). */
+  samplesMs?: number[];
+  latency?: Summary;
+  /** The daemons' own figures, one per source that answered (metrics first). */
+  daemon?: DaemonLatency[];
+  /** The issue's target for this scenario and whether this run met it (null: not measured). */
+  target?: { text: string; met: boolean | null };
+  /** The key figures in one line, as the table shows them. */
+  summary: string;
+  notes: string[];
+}
+
+export interface CompareResult {
+  tool: string;
+  variant: string;
+  /** The exact command line that ran. */
+  command: string;
+  status: 'ok' | 'failed' | 'missing';
+  reason: string | null;
+  version: string | null;
+  samplesMs?: number[];
+  latency?: Summary;
+  /** CPU of the tool (and its reaped children) while the samples ran, in % of one core. */
+  cpuPct: number | null;
+  /** Tool p50 / entangled p50 and p95 / p95 (1 KiB): above 1 means entangled is faster. */
+  ratioP50: number | null;
+  ratioP95: number | null;
+}
+
+export interface RunReport {
+  version: 1;
+  date: string;
+  mode: 'full' | 'quick';
+  machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string };
+  git: { commit: string | null; dirty: boolean | null };
+  options: Options;
+  totalMs: number;
+  scenarios: ScenarioResult[];
+  compare: CompareResult[];
+}
