@@ -93,8 +93,11 @@ describe('management API between two real nodes', () => {
     assert.equal(statSync(a.file('app.conf')).mode & 0o777, 0o640);
     await a.waitStatus('app.conf', 'aligned');
     await b.waitStatus('app.conf', 'aligned');
-    const journal = JSON.parse(readFileSync(`${a.def.dir}/state/alpha.journal.json`, 'utf8'));
-    assert.equal(journal.agreed.beta['app.conf'], md5('beta side\n'));
+    // The journal is saved right after, asynchronously.
+    await waitFor('the journal records the forced version', () => {
+      const journal = JSON.parse(readFileSync(`${a.def.dir}/state/alpha.journal.json`, 'utf8'));
+      return journal.agreed.beta['app.conf'] === md5('beta side\n');
+    });
   });
 
   it('force push: the peer takes this node\'s copy', async () => {
