@@ -36,6 +36,8 @@ export interface ChangeRun {
   /** Changes made first and not counted (the JIT, the first connection's buffers). */
   warmup: number;
   gapMs: number;
+  /** A random 0..jitterMs is added to each gap (default 0). */
+  jitterMs?: number;
   /** How long one change may take to arrive everywhere. */
   perSampleMs: number;
   signal: AbortSignal;
@@ -61,7 +63,7 @@ export async function measureChanges(run: ChangeRun): Promise<{ seenByWatch: num
       const label = i < 0 ? `warm-up change ${i + run.warmup + 1}/${run.warmup}` : `change ${i + 1}/${run.samples}`;
       const times = await within(`${label} (${fmtBytes(run.size)}) to arrive at every peer`, arrivals, run.perSampleMs, run.signal);
       if (i >= 0) run.onSample(Math.max(...times) - t0);
-      await sleep(run.gapMs, run.signal);
+      await sleep(run.gapMs + Math.random() * (run.jitterMs ?? 0), run.signal);
     }
   } finally {
     for (const w of watches) w.close();

@@ -43,7 +43,7 @@ function compareTable(entangled: ScenarioResult | undefined, cs: CompareResult[]
     ['entangled', `${entangled?.params.nodes ?? '?'} nodes, ZeroMQ on loopback`, String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(entangled?.figures.daemonsCpuPct, '%'), '1', '1', entangled ? status(entangled) : 'not run'],
     ...cs.map((c) => [
       `${c.tool}${c.version ? ` ${c.version}` : ''}`,
-      c.variant,
+      c.command,
       String(c.latency?.count ?? 0),
       fmt(c.latency?.p50),
       fmt(c.latency?.p95),
@@ -72,6 +72,8 @@ export function renderReport(r: RunReport): string {
     out.push('', 'Compared: the same 1 KiB single change, the same measurement', '', compareTable(lat.find((s) => s.id === 'latency-1k'), r.compare));
   }
   const failures = [...r.scenarios.filter((s) => s.status === 'failed').map((s) => [s.id, s.reason]), ...r.compare.filter((c) => c.status !== 'ok').map((c) => [`${c.tool} (${c.variant})`, c.reason])];
+  const notes = r.compare.flatMap((c) => c.notes.map((n) => `- ${c.tool} (${c.variant}): ${n}`));
+  if (notes.length) out.push('', 'Notes:', ...notes);
   if (failures.length) {
     out.push('', 'Failed or missing:', ...failures.map(([id, why]) => `- ${id}: ${why}`));
   }

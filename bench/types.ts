@@ -75,6 +75,8 @@ export interface CompareResult {
   status: 'ok' | 'failed' | 'missing';
   reason: string | null;
   version: string | null;
+  /** How its run differed from entangled's (spacing), and why. */
+  notes: string[];
   samplesMs?: number[];
   latency?: Summary;
   /** CPU of the tool (and its reaped children) while the samples ran, in % of one core. */
