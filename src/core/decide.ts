@@ -109,3 +109,23 @@ export function reconcileOnConnect(f: ConnectFacts): ConnectDecision {
   // Both changed since the last agreement, or they never agreed.
   return { kind: 'split-brain' };
 }
+
+/** The parts of a change that decide whether a queued later one replaces it. */
+export interface ChainLink {
+  readonly from: string;
+  readonly epoch: string;
+  readonly prev: Md5 | null;
+  readonly md5: Md5;
+  readonly also: readonly Md5[];
+}
+
+/**
+ * True when a change already waiting behind `change`, from the same sender and incarnation,
+ * replaces it and still lists `local` among the versions it supersedes: writing `change` would
+ * only produce a version that lives microseconds, and the later change applies on `local`.
+ */
+export function isSuperseded(local: Md5 | null, change: ChainLink, waiting: readonly ChainLink[]): boolean {
+  // Nothing to skip to when the file is absent: the first change creates it.
+  if (local === null) return false;
+  return waiting.some((w) => w !== change && w.from === change.from && w.epoch === change.epoch && w.prev === change.md5 && w.also.includes(local));
+}

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { SMALL_FILE_BYTES } from './snapshot.js';
 
 /** Hidden, never matching `*.conf`-style globs, and recognizable for clean-up after a crash. */
 const TEMP_SUFFIX = '.entangled-tmp';
@@ -20,57 +22,111 @@ export class PreconditionFailed extends Error {
 
 export interface AtomicWriteOptions {
   /** Runs after the temp file is durable and just before the rename; false aborts the write. */
-  readonly precondition?: () => Promise<boolean>;
+  readonly precondition?: () => boolean | Promise<boolean>;
+}
+
+interface Keep {
+  mode: number;
+  owner: { uid: number; gid: number } | null;
+}
+
+function keepOf(st: { mode: number; uid: number; gid: number } | null): Keep {
+  if (!st) return { mode: 0o644, owner: null };
+  const mine = st.uid === process.getuid?.() && st.gid === process.getgid?.();
+  return { mode: st.mode & 0o7777, owner: mine ? null : { uid: st.uid, gid: st.gid } };
+}
+
+function statOrNull(target: string) {
+  try {
+    return statSync(target);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
 }
 
 /**
  * Replaces `target` with `data` atomically: temp file in the same folder, fsync, keep the old
  * file's mode/uid/gid (0644 when new, whatever the umask), rename, fsync the folder. A reader
  * sees the old bytes or the new ones, never a mix. Throws PreconditionFailed or an fs error;
- * the temp file is removed on every failure.
+ * the temp file is removed on every failure. Small files are written synchronously (latency).
  */
 export async function atomicWrite(target: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  const dir = path.dirname(target);
-  let mode = 0o644;
-  let owner: { uid: number; gid: number } | null = null;
-  try {
-    const st = await stat(target);
-    mode = st.mode & 0o7777;
-    owner = { uid: st.uid, gid: st.gid };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  if (data.length <= SMALL_FILE_BYTES) {
+    const tmp = writeTempSync(target, data);
+    let renamed = false;
+    try {
+      if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
+      // RACE: a local write landing between the precondition check and this rename is
+      // replaced; the window is microseconds and the watcher then reports our bytes, not a change.
+      renameSync(tmp, target);
+      renamed = true;
+      syncDir(path.dirname(target));
+    } finally {
+      if (!renamed) unlinkQuietly(tmp);
+    }
+    return;
   }
+  const keep = keepOf(await stat(target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }));
   const tmp = tempPathFor(target);
   const fh = await open(tmp, 'wx', 0o600);
   let renamed = false;
   try {
     try {
       await fh.writeFile(data);
-      await fh.chmod(mode);
-      if (owner && (owner.uid !== process.getuid?.() || owner.gid !== process.getgid?.())) {
-        await fh.chown(owner.uid, owner.gid);
-      }
+      await fh.chmod(keep.mode);
+      if (keep.owner) await fh.chown(keep.owner.uid, keep.owner.gid);
       await fh.sync();
     } finally {
       await fh.close();
     }
     if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
-    // RACE: a local write landing between the precondition check and this rename is replaced;
-    // the window is a few microseconds and the watcher then reports our bytes, not a change.
+    // RACE: as above, between the precondition and the rename.
     await rename(tmp, target);
     renamed = true;
-    await syncDir(dir);
+    syncDir(path.dirname(target));
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const dh = await open(dir, 'r');
+/** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
+function writeTempSync(target: string, data: Uint8Array): string {
+  const keep = keepOf(statOrNull(target));
+  const tmp = tempPathFor(target);
+  const fd = openSync(tmp, 'wx', 0o600);
   try {
-    await dh.sync();
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fchmodSync(fd, keep.mode);
+    if (keep.owner) fchownSync(fd, keep.owner.uid, keep.owner.gid);
+    fsyncSync(fd);
+  } catch (err) {
+    closeSync(fd);
+    unlinkQuietly(tmp);
+    throw err;
+  }
+  closeSync(fd);
+  return tmp;
+}
+
+function unlinkQuietly(p: string): void {
+  try {
+    unlinkSync(p);
+  } catch {
+    // Already gone.
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
   } finally {
-    await dh.close();
+    closeSync(fd);
   }
 }
 

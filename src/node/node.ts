@@ -1,15 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileSpec, PeerSpec, Settings } from '../config/settings.js';
-import { decideIncoming, decideLocal, reconcileOnConnect } from '../core/decide.js';
+import { decideIncoming, decideLocal, isSuperseded, reconcileOnConnect } from '../core/decide.js';
 import { ConfigError, EntangledError } from '../core/errors.js';
 import type { ChangeFrame, DigestsReply, Frame, HaveFrame, HeartbeatFrame, Reply, Request, TakeRequest } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../core/types.js';
 import { atomicWrite, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
 import { Journal } from '../io/journal.js';
-import { readSnapshot, type Snapshot } from '../io/snapshot.js';
+import { readSnapshot, readSnapshotSync, type Snapshot } from '../io/snapshot.js';
 import { Watcher } from '../io/watcher.js';
 import type { Logger } from '../log.js';
 import { decodeFrame } from '../net/codec.js';
@@ -53,6 +54,8 @@ interface FileEntry {
   lastSent: { prev: Md5 | null; md5: Md5 } | null;
   /** The versions this node has held, oldest first (bounded): what a change may supersede. */
   history: Md5[];
+  /** Change frames from peers waiting in the queue, oldest first. */
+  readonly incoming: ChangeFrame[];
   scanQueued: boolean;
   verifyTimer: NodeJS.Timeout | null;
   statSig: string;
@@ -131,6 +134,7 @@ export class EntangledNode implements NodeView, NodeActions {
         errorKind: null,
         lastSent: null,
         history: [],
+        incoming: [],
         scanQueued: false,
         verifyTimer: null,
         statSig: '',
@@ -418,6 +422,7 @@ export class EntangledNode implements NodeView, NodeActions {
       link.log.debug({ path: entry.spec.path }, 'dropped a change not addressed to this incarnation');
     } else {
       entry.log.debug({ peer: link.spec.name, md5: frame.md5, prev: frame.prev }, 'change received');
+      entry.incoming.push(frame);
       void entry.queue.push(() => this.#onChange(link, entry, frame));
     }
   }
@@ -512,12 +517,19 @@ export class EntangledNode implements NodeView, NodeActions {
   }
 
   async #onChange(link: PeerLink, entry: FileEntry, frame: ChangeFrame): Promise<void> {
+    entry.incoming.splice(entry.incoming.indexOf(frame), 1);
     const facts = entry.peers.get(link.spec.name);
     if (!facts || this.#stopping) return;
     // Decide on what is on disk: a local edit the watcher has not reported yet is published first.
     const snap = await this.#scan(entry);
     if (snap === undefined) return;
     const local = snap?.md5 ?? null;
+    // A later change of the same sender, already waiting, replaces this one and lists our copy
+    // among the versions it supersedes: skip the write of a version that would live microseconds.
+    if (isSuperseded(local, frame, entry.incoming)) {
+      entry.log.debug({ peer: link.spec.name, md5: frame.md5 }, 'skipped a change superseded by a queued one');
+      return;
+    }
     const decision = decideIncoming({ local, prev: frame.prev, also: frame.also, md5: frame.md5, peer: facts, history: entry.history });
     this.#learnPeerMd5(link, entry, facts, frame.md5);
     switch (decision.kind) {
@@ -561,7 +573,7 @@ export class EntangledNode implements NodeView, NodeActions {
     entry.known = md5;
     try {
       await atomicWrite(entry.spec.path, data, {
-        precondition: check ? async () => ((await readSnapshot(entry.spec.path))?.md5 ?? null) === expected : undefined,
+        precondition: check ? () => this.#holds(entry, expected) : undefined,
       });
     } catch (err) {
       entry.known = before;
@@ -572,7 +584,12 @@ export class EntangledNode implements NodeView, NodeActions {
       this.#setError(entry, 'write', errText(err), 'cannot write listed file');
       return 'failed';
     }
-    const st = await stat(entry.spec.path).catch(() => null);
+    let st: { ino: number; size: number; mtimeMs: number; ctimeMs: number } | null = null;
+    try {
+      st = statSync(entry.spec.path);
+    } catch {
+      // RACE: replaced or removed right after our rename; the watcher reports it.
+    }
     if (created) entry.log.info({ md5 }, 'created listed file');
     entry.local = { md5, size: data.length, mtimeMs: st?.mtimeMs ?? Date.now() };
     entry.statSig = st ? sigOf(st) : '';
@@ -583,6 +600,13 @@ export class EntangledNode implements NodeView, NodeActions {
     this.metrics.bytesReplicated.inc({ direction: 'received' }, data.length);
     this.#changed();
     return 'written';
+  }
+
+  /** Whether the file on disk still hashes to `expected` (null: absent); sync for small files. */
+  #holds(entry: FileEntry, expected: Md5 | null): boolean | Promise<boolean> {
+    const small = readSnapshotSync(entry.spec.path);
+    if (small !== undefined) return (small?.md5 ?? null) === expected;
+    return readSnapshot(entry.spec.path).then((s) => (s?.md5 ?? null) === expected);
   }
 
   #setError(entry: FileEntry, kind: 'read' | 'write', message: string, what: string): void {

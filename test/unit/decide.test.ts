@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  isSuperseded,
   decideIncoming,
   decideLocal,
   reconcileOnConnect,
@@ -245,6 +246,25 @@ describe('reconcileOnConnect(facts)', () => {
   for (const c of cases) {
     test(c.description, () => {
       assert.deepEqual(reconcileOnConnect({ ...base, ...c.given }), c.expect);
+    });
+  }
+});
+
+describe('isSuperseded(local, change, waiting)', () => {
+  const change = { from: 'beta', epoch: 'e1', prev: O, md5: S, also: [] as Md5[] };
+  const next = { from: 'beta', epoch: 'e1', prev: S, md5: S2, also: [O] };
+  const cases: Case<{ local: Md5 | null; waiting: (typeof next)[] }, boolean>[] = [
+    { description: 'a queued next change that lists our copy replaces it', given: { local: O, waiting: [next] }, expect: true },
+    { description: 'nothing queued: apply it', given: { local: O, waiting: [] }, expect: false },
+    { description: 'the queued change does not list our copy: apply this one first', given: { local: L, waiting: [next] }, expect: false },
+    { description: 'the queued change is from another incarnation', given: { local: O, waiting: [{ ...next, epoch: 'e2' }] }, expect: false },
+    { description: 'the queued change is from another sender', given: { local: O, waiting: [{ ...next, from: 'gamma' }] }, expect: false },
+    { description: 'the queued change does not chain to this one', given: { local: O, waiting: [{ ...next, prev: X }] }, expect: false },
+    { description: 'the file is absent here: the first change creates it', given: { local: null, waiting: [next] }, expect: false },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      assert.equal(isSuperseded(c.given.local, change, c.given.waiting), c.expect);
     });
   }
 });
