@@ -120,9 +120,11 @@ export async function compareTools(opts: Options, entangled: ScenarioResult | un
     const ver = binPath ? version(tool, binPath) : null;
     for (const v of VARIANTS[tool] ?? []) {
       const base = { tool, variant: v.variant, command: v.shown, version: ver, notes: [], cpuPct: null, ratioP50: null, ratioP95: null };
-      if (!binPath) {
-        results.push({ ...base, status: 'missing', reason: `${v.binary} is not installed (not on PATH; Debian package '${tool}')` });
-        process.stderr.write(`[bench] compare: ${tool} is not installed; reported as missing\n`);
+      const absent = [v.binary, ...v.needs].filter((b) => which(b) === null);
+      if (!binPath || absent.length > 0) {
+        const reason = `not installed: ${absent.join(', ')} (not on PATH; Debian package${absent.length > 1 ? 's' : ''} ${absent.join(', ')})`;
+        results.push({ ...base, status: 'missing', reason });
+        process.stderr.write(`[bench] compare: ${tool} (${v.variant}) ${reason}; reported as missing\n`);
         continue;
       }
       const r = await runScenario(toolScenario(v, binPath), opts);

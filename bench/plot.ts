@@ -12,9 +12,9 @@ interface Series {
   dashed: boolean;
 }
 
-const W = 900;
+const W = 920;
 const H = 540;
-const M = { left: 70, right: 250, top: 62, bottom: 56 };
+const M = { left: 70, right: 260, top: 62, bottom: 56 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 function esc(s: string): string {
@@ -42,13 +42,18 @@ function tickLabel(v: number): string {
   return `${+v.toPrecision(3)}`;
 }
 
+/** "delay = 0, checksum" for "default.rsync, delay = 0, rsync checksum = true"; "-repeat 1" for "-batch -repeat 1". */
+function shortVariant(v: string): string {
+  return v.replace('default.rsync, ', '').replace('rsync checksum = true', 'checksum').replace('-batch ', '');
+}
+
 export function seriesOf(r: RunReport): Series[] {
   const own = r.scenarios
     .filter((s) => s.id.startsWith('latency-'))
     .map((s) => ({ label: `entangled ${fmtBytes(Number(s.params.size ?? 0))}${s.status === 'ok' ? '' : ' (failed)'}`, samples: s.samplesMs ?? [], dashed: false }));
   const tools = r.compare
     .filter((c) => (c.samplesMs?.length ?? 0) > 0)
-    .map((c) => ({ label: `${c.tool} ${c.variant} 1 KiB`, samples: c.samplesMs ?? [], dashed: true }));
+    .map((c) => ({ label: `${c.tool} ${shortVariant(c.variant)}`, samples: c.samplesMs ?? [], dashed: true }));
   return [...own, ...tools];
 }
 

@@ -90,7 +90,9 @@ export function writeResults(r: RunReport, svg: string): { json: string; svg: st
   mkdirSync(r.options.outDir, { recursive: true });
   const base = path.join(r.options.outDir, stamp(r.date));
   const files = { json: `${base}.json`, svg: `${base}-latency-cdf.svg` };
-  writeFileSync(files.json, `${JSON.stringify(r, null, 2)}\n`);
+  // Arrays of numbers (the samples) on one line each: the file stays readable.
+  const json = JSON.stringify(r, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.replace(/\s+/g, '')}]`);
+  writeFileSync(files.json, `${json}\n`);
   writeFileSync(files.svg, svg);
   copyFileSync(files.json, path.join(r.options.outDir, 'latest.json'));
   copyFileSync(files.svg, path.join(r.options.outDir, 'latest-latency-cdf.svg'));

@@ -53,7 +53,9 @@ async function main(): Promise<number> {
   console.log(renderReport(report));
   console.log(`\nresults: ${path.relative(process.cwd(), files.json)}, plot: ${path.relative(process.cwd(), files.svg)} (and latest.json, latest-latency-cdf.svg)`);
   if (interrupted) return 130;
-  const failed = report.scenarios.filter((s) => s.status === 'failed').length + report.compare.filter((c) => c.status === 'failed').length;
+  const ran = [...report.scenarios, ...report.compare.filter((c) => c.status !== 'missing')];
+  const failed = ran.filter((s) => s.status === 'failed').length;
+  console.log(`bench: ${ran.length - failed} passed, ${failed} failed`);
   if (failed > 0 && opts.strict) {
     console.error(`bench: ${failed} scenario(s) failed (--strict${opts.quick ? ', implied by --quick' : ''})`);
     return 1;

@@ -32,14 +32,15 @@ export function meets(...checks: Check[]): boolean | null {
   return checks.every(([v, ok]) => ok(v!));
 }
 
+/** "1 KiB", "16 MiB", "286.1 MiB". */
 export function fmtBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB'];
   let u = 0;
-  while (n >= 1024 && u < units.length - 1 && n % 1024 === 0) {
+  while (n >= 1024 && u < units.length - 1) {
     n /= 1024;
     u++;
   }
-  return `${n} ${units[u]}`;
+  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[u]}`;
 }
 
 /** A figure for the table: '-' when unknown, else rounded sensibly. */

@@ -11,6 +11,8 @@ export interface ToolVariant {
   tool: 'lsyncd' | 'unison';
   variant: string;
   binary: string;
+  /** Other programs it runs (lsyncd's default.rsync runs rsync). */
+  needs: string[];
   /** How it was run, for the report (A and B are the two temp folders). */
   shown: string;
   /** How to start it syncing a → b, with the config files it needs under `root` (path → content). */
@@ -32,6 +34,7 @@ function lsyncd(variant: string, extra: string, quickCheck: boolean): ToolVarian
     tool: 'lsyncd',
     variant,
     binary: 'lsyncd',
+    needs: ['rsync'],
     settleMs: 1000,
     minGapMs: quickCheck ? 1100 : 0,
     jitterMs: 0,
@@ -57,6 +60,7 @@ function unison(repeat: string): ToolVariant {
     tool: 'unison',
     variant: `-batch -repeat ${repeat}`,
     binary: 'unison',
+    needs: [],
     settleMs: 1000,
     minGapMs: 0,
     jitterMs: periodMs,

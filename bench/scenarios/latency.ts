@@ -65,8 +65,9 @@ export function latencyScenario(id: string, size: number): Scenario {
         out.figures.seenByPoll = seen.seenByPoll;
       } finally {
         // CPU of every daemon over the counted changes (gaps included), in % of one core.
-        if (t0 > 0) {
-          const cpu = cluster.pids.reduce((a, p, i) => a + ((cpuSeconds(p) ?? 0) - cpu0[i]!), 0);
+        const cpu1 = cluster.pids.map((p) => cpuSeconds(p));
+        if (t0 > 0 && cpu1.every((c) => c !== null)) {
+          const cpu = cpu1.reduce((a: number, c, i) => a + c! - cpu0[i]!, 0);
           out.figures.daemonsCpuPct = round((100 * cpu) / ((performance.now() - t0) / 1000), 1);
         }
         if (probe) out.daemon = await (probe as DaemonLatencyProbe).finish();
