@@ -70,3 +70,10 @@ export class RssSampler {
     this.sample();
   }
 }
+
+/** CPU of this (the bench's) process since `since` was taken at `t0` (performance.now()), in % of one core. */
+export function benchCpuPct(since: NodeJS.CpuUsage, t0: number): number {
+  const used = process.cpuUsage(since);
+  const wallUs = (performance.now() - t0) * 1000;
+  return wallUs > 0 ? Math.round((1000 * (used.user + used.system)) / wallUs) / 10 : 0;
+}

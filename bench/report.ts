@@ -15,7 +15,7 @@ function status(r: { status: string }): string {
 }
 
 function target(r: ScenarioResult): string {
-  if (!r.target) return '';
+  if (!r.target) return '-';
   const verdict = r.target.met === null ? 'n/a' : r.target.met ? 'met' : 'missed';
   return `${r.target.text}: ${verdict}`;
 }
@@ -25,9 +25,9 @@ function latencyTable(rs: ScenarioResult[]): string {
     const l = r.latency;
     const d = r.daemon?.[0];
     const own = d ? `${fmt(d.p50)} / ${fmt(d.p95)} (${d.source}, n=${d.count})` : '-';
-    return [fmtBytes(Number(r.params.size ?? 0)), String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(l?.max), own, fmt(r.figures.daemonsCpuPct, '%'), target(r), status(r)];
+    return [fmtBytes(Number(r.params.size ?? 0)), String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(l?.max), own, fmt(r.figures.daemonsCpuPct, '%'), fmt(r.figures.benchCpuPct, '%'), target(r), status(r)];
   });
-  return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'target', 'status'], rows);
+  return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'bench CPU', 'target', 'status'], rows);
 }
 
 function otherTable(rs: ScenarioResult[]): string {

@@ -6,7 +6,7 @@ import { BenchCluster } from '../cluster.js';
 import type { ScenarioContext } from '../context.js';
 import { DaemonLatencyProbe } from '../daemon-latency.js';
 import { measureChanges } from '../measure.js';
-import { cpuSeconds } from '../proc.js';
+import { benchCpuPct, cpuSeconds } from '../proc.js';
 import { fmt, fmtBytes, meets, type Check, type Outcome, type Scenario } from '../scenario.js';
 import { round, summarize } from '../stats.js';
 import type { Options } from '../types.js';
@@ -41,6 +41,7 @@ export function latencyScenario(id: string, size: number): Scenario {
       let probe: DaemonLatencyProbe | null = null;
       let cpu0: number[] = [];
       let t0 = 0;
+      let bench0 = process.cpuUsage();
       try {
         const seen = await measureChanges({
           originFile: cluster.origin.file(FILE),
@@ -54,6 +55,7 @@ export function latencyScenario(id: string, size: number): Scenario {
           afterWarmup: async () => {
             probe = await DaemonLatencyProbe.start(cluster.running);
             cpu0 = cluster.pids.map((p) => cpuSeconds(p) ?? 0);
+            bench0 = process.cpuUsage();
             t0 = performance.now();
           },
           onSample: (ms) => {
@@ -70,13 +72,14 @@ export function latencyScenario(id: string, size: number): Scenario {
           const cpu = cpu1.reduce((a: number, c, i) => a + c! - cpu0[i]!, 0);
           out.figures.daemonsCpuPct = round((100 * cpu) / ((performance.now() - t0) / 1000), 1);
         }
+        if (t0 > 0) out.figures.benchCpuPct = benchCpuPct(bench0, t0);
         if (probe) out.daemon = await (probe as DaemonLatencyProbe).finish();
       }
     },
     describe(r) {
       const d = r.daemon?.[0];
       const own = d ? `; daemon (${d.source}) p50 ${fmt(d.p50)} p95 ${fmt(d.p95)} ms` : '';
-      return `CPU of all daemons ${fmt(r.figures.daemonsCpuPct, '%')} of a core while sampling${own}`;
+      return `CPU while sampling: daemons ${fmt(r.figures.daemonsCpuPct, '%')}, bench ${fmt(r.figures.benchCpuPct, '%')} of a core${own}`;
     },
     target(r) {
       const t = TARGETS[size];
