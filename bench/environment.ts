@@ -17,6 +17,10 @@ export function machine(): RunReport['machine'] {
   };
 }
 
+export function loadAvg(): number[] {
+  return os.loadavg().map((l) => Math.round(l * 100) / 100);
+}
+
 function git(args: string[]): string | null {
   try {
     return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();

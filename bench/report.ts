@@ -61,7 +61,7 @@ export function renderReport(r: RunReport): string {
   const out: string[] = [];
   const commit = r.git.commit ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' (src/ has uncommitted changes)' : ''}` : 'unknown commit';
   out.push(`entangled bench, ${r.mode} run, ${r.date}, ${r.options.nodes} nodes, ${commit}`);
-  out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, ${r.machine.kernel}, Node ${r.machine.node}; took ${fmt(r.totalMs / 1000)} s`);
+  out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, ${r.machine.kernel}, Node ${r.machine.node}; load average ${r.load.start.join(' ')} at the start, ${r.load.end.join(' ')} at the end; took ${fmt(r.totalMs / 1000)} s`);
   const lat = r.scenarios.filter((s) => s.id.startsWith('latency-'));
   const other = r.scenarios.filter((s) => !s.id.startsWith('latency-'));
   if (lat.length) {

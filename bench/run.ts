@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { compareTools } from './compare.js';
-import { checkBuild, gitInfo, machine } from './environment.js';
+import { checkBuild, gitInfo, loadAvg, machine } from './environment.js';
 import { HELP, parseOptions } from './options.js';
 import { renderCdf } from './plot.js';
 import { renderReport, writeResults } from './report.js';
@@ -39,7 +39,7 @@ async function main(): Promise<number> {
 
   const started = performance.now();
   const date = new Date().toISOString();
-  const report: RunReport = { version: 1, date, mode: opts.quick ? 'quick' : 'full', machine: machine(), git: gitInfo(), options: opts, totalMs: 0, scenarios: [], compare: [] };
+  const report: RunReport = { version: 1, date, mode: opts.quick ? 'quick' : 'full', machine: machine(), git: gitInfo(), load: { start: loadAvg(), end: [] }, options: opts, totalMs: 0, scenarios: [], compare: [] };
   for (const id of opts.scenarios) {
     if (interrupted) break;
     report.scenarios.push(await runScenario(SCENARIOS.get(id)!, opts));
@@ -48,6 +48,7 @@ async function main(): Promise<number> {
     report.compare = await compareTools(opts, report.scenarios.find((s) => s.id === 'latency-1k'));
   }
   report.totalMs = Math.round(performance.now() - started);
+  report.load.end = loadAvg();
 
   const files = writeResults(report, renderCdf(report));
   console.log(renderReport(report));

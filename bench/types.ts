@@ -92,6 +92,8 @@ export interface RunReport {
   mode: 'full' | 'quick';
   machine: { cpus: number; cpuModel: string; memGiB: number; kernel: string; node: string };
   git: { commit: string | null; dirty: boolean | null };
+  /** The machine's 1/5/15-minute load averages when the run started and ended (other work disturbs the figures). */
+  load: { start: number[]; end: number[] };
   options: Options;
   totalMs: number;
   scenarios: ScenarioResult[];
