@@ -19,7 +19,9 @@ export interface ChangeFrame {
   /** Older versions of the sender's that this change also supersedes (see decideIncoming). */
   readonly also: readonly Md5[];
   readonly md5: Md5;
-  readonly data: Uint8Array;
+  /** The content, up to LIMITS.inline bytes; null for a larger file, pulled in chunks. */
+  readonly data: Uint8Array | null;
+  readonly size: number;
   /** Origin's wall clock (ms) when the change was seen; for latency figures only. */
   readonly ts: number;
   /**
@@ -56,7 +58,18 @@ export type Frame = ChangeFrame | HaveFrame | HeartbeatFrame;
 
 /** `epoch` is the requester's: a new one tells the replier the requester restarted. */
 export interface DigestsRequest { readonly v: 1; readonly t: 'digests'; readonly from: string; readonly epoch: string }
-export interface PullRequest { readonly v: 1; readonly t: 'pull'; readonly from: string; readonly name: string }
+/**
+ * Content of a listed file: whole (no `offset`; null data when larger than LIMITS.inline), or
+ * one chunk of version `md5` at `offset` (at most LIMITS.chunk bytes).
+ */
+export interface PullRequest {
+  readonly v: 1;
+  readonly t: 'pull';
+  readonly from: string;
+  readonly name: string;
+  readonly md5?: Md5;
+  readonly offset?: number;
+}
 /** A forced push: the receiver replaces its copy with this content, whatever it holds. */
 export interface TakeRequest {
   readonly v: 1;
@@ -64,7 +77,9 @@ export interface TakeRequest {
   readonly from: string;
   readonly name: string;
   readonly md5: Md5;
-  readonly data: Uint8Array;
+  /** Inline content, or null: the receiver pulls version `md5` from the sender in chunks. */
+  readonly data: Uint8Array | null;
+  readonly size: number;
 }
 export type Request = DigestsRequest | PullRequest | TakeRequest;
 
@@ -82,7 +97,18 @@ export interface ContentReply {
   readonly t: 'content';
   readonly name: string;
   readonly md5: Md5 | null;
+  /** Null when the file is absent (md5 null) or larger than LIMITS.inline (pull chunks). */
   readonly data: Uint8Array | null;
+  readonly size: number;
+}
+export interface ChunkReply {
+  readonly v: 1;
+  readonly t: 'chunk';
+  readonly name: string;
+  readonly md5: Md5;
+  readonly offset: number;
+  readonly size: number;
+  readonly data: Uint8Array;
 }
 export interface ErrorReply { readonly v: 1; readonly t: 'error'; readonly message: string }
 export interface TookReply {
@@ -92,10 +118,24 @@ export interface TookReply {
   readonly md5: Md5;
   readonly result: 'updated' | 'unchanged';
 }
-export type Reply = DigestsReply | ContentReply | TookReply | ErrorReply;
+export type Reply = DigestsReply | ContentReply | ChunkReply | TookReply | ErrorReply;
 
 /** Limits on what a peer may send; anything larger is dropped. */
-export const LIMITS = { name: 4096, node: 256, epoch: 64, sum: 64, files: 1_000_000, peers: 1000, history: 64 } as const;
+export const LIMITS = {
+  name: 4096,
+  node: 256,
+  epoch: 64,
+  sum: 64,
+  files: 1_000_000,
+  peers: 1000,
+  history: 64,
+  /** Content carried inside a change frame or a whole-content reply. */
+  inline: 1024 * 1024,
+  /** One chunk of a larger file. */
+  chunk: 4 * 1024 * 1024,
+  /** The largest file size a peer may announce (1 TiB). */
+  size: 2 ** 40,
+} as const;
 
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string };
 
@@ -106,6 +146,15 @@ const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !
 const isMd5 = (x: unknown): x is Md5 => typeof x === 'string' && MD5_RE.test(x);
 const isMd5OrNull = (x: unknown): x is Md5 | null => x === null || isMd5(x);
 const isStr = (x: unknown, max: number): x is string => typeof x === 'string' && x.length > 0 && x.length <= max;
+
+const isCount = (x: unknown, max: number): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0 && x <= max;
+
+/** Inline content (size its length, at most LIMITS.inline) or an announced larger size. */
+function checkContent(data: unknown, size: unknown): boolean {
+  if (!isCount(size, LIMITS.size)) return false;
+  if (data === null) return size > LIMITS.inline;
+  return data instanceof Uint8Array && data.length === size && size <= LIMITS.inline;
+}
 
 function fail<T>(reason: string): Checked<T> {
   return { ok: false, reason };
@@ -126,7 +175,7 @@ export function checkFrame(x: unknown): Checked<Frame> {
       if (!isMd5(x.md5)) return fail('bad md5');
       if (!isMd5OrNull(x.prev)) return fail('bad prev');
       if (!Array.isArray(x.also) || x.also.length > LIMITS.history || !x.also.every(isMd5)) return fail('bad also');
-      if (!(x.data instanceof Uint8Array)) return fail('bad data');
+      if (!checkContent(x.data, x.size)) return fail('bad data');
       if (typeof x.ts !== 'number' || !Number.isFinite(x.ts)) return fail('bad ts');
       if (!isObj(x.to)) return fail('bad to');
       {
@@ -160,11 +209,13 @@ export function checkRequest(x: unknown): Checked<Request> {
   if (x.t === REQUEST_KINDS.take) {
     if (!isStr(x.name, LIMITS.name)) return fail('bad name');
     if (!isMd5(x.md5)) return fail('bad md5');
-    if (!(x.data instanceof Uint8Array)) return fail('bad data');
+    if (!checkContent(x.data, x.size)) return fail('bad data');
     return { ok: true, value: x as unknown as TakeRequest };
   }
   if (x.t === REQUEST_KINDS.pull) {
     if (!isStr(x.name, LIMITS.name)) return fail('bad name');
+    if (x.md5 !== undefined && !isMd5(x.md5)) return fail('bad md5');
+    if (x.offset !== undefined && (!isCount(x.offset, LIMITS.size) || x.md5 === undefined)) return fail('bad offset');
     return { ok: true, value: x as unknown as PullRequest };
   }
   return fail('unknown kind');
@@ -192,8 +243,14 @@ export function checkReply(x: unknown): Checked<Reply> {
     case 'content':
       if (!isStr(x.name, LIMITS.name)) return fail('bad name');
       if (!isMd5OrNull(x.md5)) return fail('bad md5');
-      if (x.md5 === null ? x.data !== null : !(x.data instanceof Uint8Array)) return fail('bad data');
+      if (x.md5 === null ? x.data !== null : !checkContent(x.data, x.size)) return fail('bad data');
       return { ok: true, value: x as unknown as ContentReply };
+    case 'chunk':
+      if (!isStr(x.name, LIMITS.name)) return fail('bad name');
+      if (!isMd5(x.md5)) return fail('bad md5');
+      if (!isCount(x.offset, LIMITS.size) || !isCount(x.size, LIMITS.size)) return fail('bad offset');
+      if (!(x.data instanceof Uint8Array) || x.data.length > LIMITS.chunk || x.offset + x.data.length > x.size) return fail('bad data');
+      return { ok: true, value: x as unknown as ChunkReply };
     case 'error':
       if (typeof x.message !== 'string') return fail('bad message');
       return { ok: true, value: x as unknown as ErrorReply };

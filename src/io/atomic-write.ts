@@ -121,6 +121,50 @@ function unlinkQuietly(p: string): void {
   }
 }
 
+/**
+ * Like atomicWrite, for content that arrives in pieces: `fill` receives a writer that appends
+ * to the temp file (and may throw to abandon it, e.g. on a digest mismatch); then fsync, the
+ * precondition, the rename and the folder's fsync. Only one piece is in memory at a time.
+ */
+export async function atomicWriteStream(
+  target: string,
+  fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>,
+  opts: AtomicWriteOptions = {},
+): Promise<void> {
+  const keep = keepOf(await stat(target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return null;
+    throw err;
+  }));
+  const tmp = tempPathFor(target);
+  const fh = await open(tmp, 'wx', 0o600);
+  let renamed = false;
+  try {
+    try {
+      let pos = 0;
+      await fill(async (piece) => {
+        let off = 0;
+        while (off < piece.length) {
+          const { bytesWritten } = await fh.write(piece, off, piece.length - off, pos);
+          off += bytesWritten;
+          pos += bytesWritten;
+        }
+      });
+      await fh.chmod(keep.mode);
+      if (keep.owner) await fh.chown(keep.owner.uid, keep.owner.gid);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
+    // RACE: as in atomicWrite, between the precondition and the rename.
+    await rename(tmp, target);
+    renamed = true;
+    syncDir(path.dirname(target));
+  } finally {
+    if (!renamed) await unlink(tmp).catch(() => undefined);
+  }
+}
+
 function syncDir(dir: string): void {
   const fd = openSync(dir, 'r');
   try {

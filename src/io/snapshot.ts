@@ -1,23 +1,32 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Md5 } from '../core/types.js';
 
 export interface Snapshot {
   readonly md5: Md5;
   readonly size: number;
   readonly mtimeMs: number;
-  readonly data: Buffer;
+  /** The bytes for a small file; null for a larger one (hashed while streaming, never held). */
+  readonly data: Buffer | null;
+  /** Identity of what was read: inode, size, mtime and ctime in nanoseconds. */
+  readonly sig: string;
 }
 
 /**
- * Files up to this size are read synchronously: one open, fstat and read on the main thread
- * costs a few microseconds, four thread-pool round trips cost far more than that (latency).
+ * Files up to this size are read whole and synchronously: one open, fstat and read on the main
+ * thread costs microseconds, thread-pool round trips cost far more (latency). Larger files are
+ * streamed through the hash and never held in memory.
  */
 export const SMALL_FILE_BYTES = 1024 * 1024;
+const STREAM_CHUNK = 1024 * 1024;
 
 export function md5Of(data: Uint8Array): Md5 {
   return createHash('md5').update(data).digest('hex');
+}
+
+export function sigOf(st: Pick<Stats, 'ino' | 'size'> & { mtimeNs: bigint; ctimeNs: bigint }): string {
+  return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
 const ABSENT = new Set(['ENOENT', 'EISDIR', 'ENOTDIR']);
@@ -36,35 +45,72 @@ export function readSnapshotSync(file: string): Snapshot | null | undefined {
     throw err;
   }
   try {
-    const st = fstatSync(fd);
+    const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) return null;
-    if (st.size > SMALL_FILE_BYTES) return undefined;
+    if (st.size > BigInt(SMALL_FILE_BYTES)) return undefined;
     const data = readFileSync(fd);
-    return { md5: md5Of(data), size: data.length, mtimeMs: st.mtimeMs, data };
+    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) }) };
   } finally {
     closeSync(fd);
   }
 }
 
+/** A previous hash of a large file, reused while its signature is unchanged. */
+export interface HashCache {
+  sig: string;
+  md5: Md5;
+}
+
 /**
- * Reads a file whole and hashes it. Returns null when it does not exist (or is not a regular
- * file); other errors (EACCES, EIO) are thrown for the caller to record as a per-file problem.
+ * Reads and hashes a file. Small files come with their bytes; larger ones are streamed through
+ * md5 (or, when `cache` has the same signature, not read at all) and come without. Returns null
+ * when the file does not exist; other errors (EACCES, EIO) are thrown.
  */
-export async function readSnapshot(file: string): Promise<Snapshot | null> {
+export async function readSnapshot(file: string, cache?: HashCache | null): Promise<Snapshot | null> {
   const small = readSnapshotSync(file);
   if (small !== undefined) return small;
-  let data: Buffer;
+  let fh;
   try {
-    data = await readFile(file);
+    fh = await open(file, 'r');
   } catch (err) {
     if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return null;
     throw err;
   }
-  let mtimeMs = Date.now();
   try {
-    mtimeMs = (await stat(file)).mtimeMs;
-  } catch {
-    // RACE: removed between read and stat; the watcher reports the removal next.
+    const st = await fh.stat({ bigint: true });
+    const sig = sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) });
+    const mtimeMs = Number(st.mtimeMs);
+    if (cache && cache.sig === sig) return { md5: cache.md5, size: Number(st.size), mtimeMs, data: null, sig };
+    const hash = createHash('md5');
+    const buf = Buffer.allocUnsafe(STREAM_CHUNK);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    // The identity after reading: a write during the read changes ctime, so the next look re-hashes.
+    const after = await fh.stat({ bigint: true });
+    return { md5: hash.digest('hex'), size, mtimeMs, data: null, sig: sigOf({ ...after, ino: Number(after.ino), size: Number(after.size) }) === sig ? sig : 'moving' };
+  } finally {
+    await fh.close();
   }
-  return { md5: md5Of(data), size: data.length, mtimeMs, data };
+}
+
+/** Reads `length` bytes at `offset` (fewer at the end of the file). */
+export async function readRange(file: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  } finally {
+    await fh.close();
+  }
 }

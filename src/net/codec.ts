@@ -1,5 +1,6 @@
 import { Packr } from 'msgpackr';
 import {
+  LIMITS,
   checkFrame,
   checkReply,
   checkRequest,
@@ -12,8 +13,11 @@ import { md5Of } from '../io/snapshot.js';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
 
-/** Largest message any socket accepts (ZeroMQ drops bigger ones before we allocate them). */
-export const MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+/**
+ * Largest message any socket accepts: one chunk plus its envelope. ZeroMQ drops a bigger one
+ * (and the connection) before we allocate it, so no peer can make a node hold more.
+ */
+export const MAX_MESSAGE_BYTES = LIMITS.chunk + 64 * 1024;
 
 export function encode(value: Frame | Request | Reply): Buffer {
   return packr.pack(value);
@@ -45,7 +49,7 @@ export function decodeFrame(bytes: Uint8Array, scope: FrameScope): Checked<Frame
   const frame = checked.value;
   if (frame.from !== scope.peer) return { ok: false, reason: `sender "${frame.from}" is not ${scope.peer}` };
   if (frame.t !== 'hb' && !scope.names.has(frame.name)) return { ok: false, reason: 'name not listed here' };
-  if (frame.t === 'change' && md5Of(frame.data) !== frame.md5) return { ok: false, reason: 'content does not match md5' };
+  if (frame.t === 'change' && frame.data !== null && md5Of(frame.data) !== frame.md5) return { ok: false, reason: 'content does not match md5' };
   return checked;
 }
 
@@ -56,7 +60,9 @@ export function decodeRequest(bytes: Uint8Array, peers: ReadonlySet<string>): Ch
   const checked = checkRequest(raw.value);
   if (!checked.ok) return checked;
   if (!peers.has(checked.value.from)) return { ok: false, reason: 'unknown peer' };
-  if (checked.value.t === 'take' && md5Of(checked.value.data) !== checked.value.md5) return { ok: false, reason: 'content does not match md5' };
+  if (checked.value.t === 'take' && checked.value.data !== null && md5Of(checked.value.data) !== checked.value.md5) {
+    return { ok: false, reason: 'content does not match md5' };
+  }
   return checked;
 }
 

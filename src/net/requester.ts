@@ -38,11 +38,15 @@ export class PeerRequester {
     this.#sock = null;
   }
 
-  /** Sends one request and resolves with its checked reply; throws EntangledError otherwise. */
-  request(req: Request): Promise<Reply> {
+  /**
+   * Sends one request and resolves with its checked reply; throws EntangledError otherwise.
+   * `timeoutMs` overrides the link's timeout for a request known to take long.
+   */
+  request(req: Request, timeoutMs = this.timeoutMs): Promise<Reply> {
     const run = async (): Promise<Reply> => {
       if (this.#closed) throw new EntangledError('PEER_UNREACHABLE', 'node is stopping');
       const sock = this.#socket();
+      sock.receiveTimeout = timeoutMs;
       let bytes: Buffer | undefined;
       try {
         await sock.send(encode(req));

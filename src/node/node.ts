@@ -1,16 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileSpec, PeerSpec, Settings } from '../config/settings.js';
 import { decideIncoming, decideLocal, isSuperseded, reconcileOnConnect } from '../core/decide.js';
 import { ConfigError, EntangledError } from '../core/errors.js';
-import type { ChangeFrame, DigestsReply, Frame, HaveFrame, HeartbeatFrame, Reply, Request, TakeRequest } from '../core/frame.js';
+import { LIMITS, type ChangeFrame, type ContentReply, type DigestsReply, type Frame, type HaveFrame, type HeartbeatFrame, type Reply, type Request, type TakeRequest } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../core/types.js';
-import { atomicWrite, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
+import { atomicWrite, atomicWriteStream, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
 import { Journal } from '../io/journal.js';
-import { readSnapshot, readSnapshotSync, type Snapshot } from '../io/snapshot.js';
+import { md5Of, readRange, readSnapshot, readSnapshotSync, sigOf, type HashCache, type Snapshot } from '../io/snapshot.js';
 import { Watcher } from '../io/watcher.js';
 import type { Logger } from '../log.js';
 import { decodeFrame } from '../net/codec.js';
@@ -30,8 +31,16 @@ const SWEEP_MS = 5000;
 /** Every this many sweeps, small files are re-hashed whatever their stat says. */
 const FULL_SWEEP_EVERY = 12;
 const FULL_SWEEP_MAX_BYTES = 1024 * 1024;
+/** The largest copies `diff` compares (each side is held in memory). */
+const DIFF_MAX_BYTES = 16 * 1024 * 1024;
 /** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
 const HISTORY = 32;
+
+/** What a write installs: inline bytes, or a large version pulled from a peer in chunks. */
+type Content = Uint8Array | { readonly link: PeerLink; readonly size: number };
+
+/** A chunked transfer that could not complete (the sender moved on or went away). */
+class PullFailed extends Error {}
 
 interface PeerFacts extends PeerFileFacts {
   /** When our in-flight change was last sent (ms), and when first (for the latency histogram). */
@@ -54,6 +63,8 @@ interface FileEntry {
   lastSent: { prev: Md5 | null; md5: Md5 } | null;
   /** The versions this node has held, oldest first (bounded): what a change may supersede. */
   history: Md5[];
+  /** The last hash of a large file with the signature it had: no re-read while unchanged. */
+  hash: HashCache | null;
   /** Change frames from peers waiting in the queue, oldest first. */
   readonly incoming: ChangeFrame[];
   scanQueued: boolean;
@@ -135,6 +146,7 @@ export class EntangledNode implements NodeView, NodeActions {
         lastSent: null,
         history: [],
         incoming: [],
+        hash: null,
         scanQueued: false,
         verifyTimer: null,
         statSig: '',
@@ -234,6 +246,7 @@ export class EntangledNode implements NodeView, NodeActions {
   async #bootstrapFile(entry: FileEntry): Promise<void> {
     try {
       const snap = await readSnapshot(entry.spec.path);
+      this.#cacheHash(entry, snap);
       if (snap === null) {
         entry.log.warn('listed file does not exist; it is created when a peer sends its version');
       } else {
@@ -278,7 +291,8 @@ export class EntangledNode implements NodeView, NodeActions {
   async #scan(entry: FileEntry): Promise<Snapshot | null | undefined> {
     let snap: Snapshot | null;
     try {
-      snap = await readSnapshot(entry.spec.path);
+      snap = await readSnapshot(entry.spec.path, entry.hash);
+      this.#cacheHash(entry, snap);
     } catch (err) {
       this.#setError(entry, 'read', errText(err), 'cannot read listed file');
       return undefined;
@@ -286,6 +300,10 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#clearReadError(entry);
     this.#onSnapshot(entry, snap);
     return snap;
+  }
+
+  #cacheHash(entry: FileEntry, snap: Snapshot | null): void {
+    entry.hash = snap && snap.data === null && snap.sig !== 'moving' ? { sig: snap.sig, md5: snap.md5 } : null;
   }
 
   #onSnapshot(entry: FileEntry, snap: Snapshot | null): void {
@@ -338,6 +356,7 @@ export class EntangledNode implements NodeView, NodeActions {
       also: this.#superseded(entry, prev, snap.md5),
       md5: snap.md5,
       data: snap.data,
+      size: snap.size,
       ts: Date.now(),
       to,
     };
@@ -346,7 +365,7 @@ export class EntangledNode implements NodeView, NodeActions {
 
   #publish(frame: Frame): void {
     this.metrics.framesSent.inc({ kind: frame.t });
-    if (frame.t === 'change') this.metrics.bytesReplicated.inc({ direction: 'sent' }, frame.data.length);
+    if (frame.t === 'change' && frame.data) this.metrics.bytesReplicated.inc({ direction: 'sent' }, frame.data.length);
     this.#publisher.publish(frame);
   }
 
@@ -546,7 +565,7 @@ export class EntangledNode implements NodeView, NodeActions {
         this.#publishHave(entry, local, frame.md5, link.spec.name);
         return;
       case 'apply': {
-        const ok = await this.#apply(entry, local, frame.data, frame.md5);
+        const ok = await this.#apply(entry, local, frame.data ?? { link, size: frame.size }, frame.md5);
         if (ok === 'written') {
           facts.inFlight = null;
           this.#agree(link, entry, facts, frame.md5);
@@ -567,46 +586,78 @@ export class EntangledNode implements NodeView, NodeActions {
    * Writes `data` over the file when it still hashes to `expected` (checked again just before
    * the rename). Updates the echo guard first, so the watcher sees our bytes as no change.
    */
-  async #apply(entry: FileEntry, expected: Md5 | null, data: Uint8Array, md5: Md5, check = true): Promise<'written' | 'changed' | 'failed'> {
+  async #apply(entry: FileEntry, expected: Md5 | null, content: Content, md5: Md5, check = true): Promise<'written' | 'changed' | 'failed'> {
     const before = entry.known;
     const created = entry.local.md5 === null;
+    const size = content instanceof Uint8Array ? content.length : content.size;
+    const precondition = check ? () => this.#holds(entry, expected) : undefined;
     entry.known = md5;
     try {
-      await atomicWrite(entry.spec.path, data, {
-        precondition: check ? () => this.#holds(entry, expected) : undefined,
-      });
+      if (content instanceof Uint8Array) await atomicWrite(entry.spec.path, content, { precondition });
+      else await atomicWriteStream(entry.spec.path, (append) => this.#pullChunks(content.link, entry, md5, content.size, append), { precondition });
     } catch (err) {
       entry.known = before;
       if (err instanceof PreconditionFailed) {
         await this.#scan(entry);
         return 'changed';
       }
+      if (err instanceof PullFailed) {
+        // The sender moved on or went away mid-transfer: its next change (or retransmission) comes.
+        entry.log.warn({ peer: content instanceof Uint8Array ? undefined : content.link.spec.name, err: err.message }, 'transfer abandoned');
+        return 'failed';
+      }
       this.#setError(entry, 'write', errText(err), 'cannot write listed file');
       return 'failed';
     }
-    let st: { ino: number; size: number; mtimeMs: number; ctimeMs: number } | null = null;
+    let st: import('node:fs').BigIntStats | null = null;
     try {
-      st = statSync(entry.spec.path);
+      st = statSync(entry.spec.path, { bigint: true });
     } catch {
       // RACE: replaced or removed right after our rename; the watcher reports it.
     }
     if (created) entry.log.info({ md5 }, 'created listed file');
-    entry.local = { md5, size: data.length, mtimeMs: st?.mtimeMs ?? Date.now() };
-    entry.statSig = st ? sigOf(st) : '';
+    entry.local = { md5, size, mtimeMs: st ? Number(st.mtimeMs) : Date.now() };
+    entry.statSig = st ? sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) }) : '';
+    entry.hash = st && size > LIMITS.inline ? { sig: entry.statSig, md5 } : null;
     entry.error = null;
     entry.errorKind = null;
     this.#ownSum = null;
     this.#remember(entry, md5);
-    this.metrics.bytesReplicated.inc({ direction: 'received' }, data.length);
+    this.metrics.bytesReplicated.inc({ direction: 'received' }, size);
     this.#changed();
     return 'written';
   }
 
-  /** Whether the file on disk still hashes to `expected` (null: absent); sync for small files. */
+  /** Streams version `md5` of a large file from `link`, chunk by chunk, checking its digest. */
+  async #pullChunks(link: PeerLink, entry: FileEntry, md5: Md5, size: number, append: (piece: Uint8Array) => Promise<void>): Promise<void> {
+    const hash = createHash('md5');
+    for (let offset = 0; offset < size; ) {
+      let reply: Reply;
+      try {
+        reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name, md5, offset });
+      } catch (err) {
+        throw new PullFailed(errText(err));
+      }
+      if (reply.t === 'error') throw new PullFailed(reply.message);
+      const want = Math.min(LIMITS.chunk, size - offset);
+      if (reply.t !== 'chunk' || reply.md5 !== md5 || reply.offset !== offset || reply.size !== size || reply.data.length !== want) {
+        throw new PullFailed('unexpected chunk');
+      }
+      hash.update(reply.data);
+      await append(reply.data);
+      offset += want;
+    }
+    if (hash.digest('hex') !== md5) throw new PullFailed('content does not match md5');
+  }
+
+  /**
+   * Whether the file on disk still hashes to `expected` (null: absent): re-read for small files;
+   * for a large one, its signature (inode, size, mtime and ctime in ns) still that of its last hash.
+   */
   #holds(entry: FileEntry, expected: Md5 | null): boolean | Promise<boolean> {
     const small = readSnapshotSync(entry.spec.path);
     if (small !== undefined) return (small?.md5 ?? null) === expected;
-    return readSnapshot(entry.spec.path).then((s) => (s?.md5 ?? null) === expected);
+    return readSnapshot(entry.spec.path, entry.hash).then((s) => (s?.md5 ?? null) === expected);
   }
 
   #setError(entry: FileEntry, kind: 'read' | 'write', message: string, what: string): void {
@@ -712,13 +763,13 @@ export class EntangledNode implements NodeView, NodeActions {
       link.needsConnectExchange = true;
       return;
     }
-    if (reply.t !== 'content' || reply.md5 === null || reply.data === null) return;
+    if (reply.t !== 'content' || reply.md5 === null) return;
     this.#learnPeerMd5(link, entry, facts, reply.md5);
     if (reply.md5 === snap.md5) {
       this.#agree(link, entry, facts, reply.md5);
       return;
     }
-    const ok = await this.#apply(entry, snap.md5, reply.data, reply.md5);
+    const ok = await this.#apply(entry, snap.md5, reply.data ?? { link, size: reply.size }, reply.md5);
     if (ok === 'written') {
       this.#agree(link, entry, facts, reply.md5);
       this.#publishHave(entry, reply.md5, null, null);
@@ -746,8 +797,21 @@ export class EntangledNode implements NodeView, NodeActions {
       if (!link) return { v: 1, t: 'error', message: 'unknown peer' };
       return entry.queue.run(() => this.#take(link, entry, req));
     }
-    const snap = await readSnapshot(entry.spec.path);
-    return { v: 1, t: 'content', name: entry.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null };
+    if (req.offset !== undefined) return this.#chunk(entry, req.md5!, req.offset);
+    const snap = await readSnapshot(entry.spec.path, entry.hash);
+    this.#cacheHash(entry, snap);
+    return { v: 1, t: 'content', name: entry.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null, size: snap?.size ?? 0 };
+  }
+
+  /** One chunk of version `md5`, or an error when this node no longer holds that version. */
+  async #chunk(entry: FileEntry, md5: Md5, offset: number): Promise<Reply> {
+    if (entry.local.md5 !== md5 || entry.known !== md5) return { v: 1, t: 'error', message: 'version changed' };
+    const size = entry.local.size;
+    if (offset >= size) return { v: 1, t: 'error', message: 'offset past the end' };
+    const data = await readRange(entry.spec.path, offset, Math.min(LIMITS.chunk, size - offset));
+    // A short read means the file changed under us: the receiver's digest check would fail anyway.
+    if (data.length !== Math.min(LIMITS.chunk, size - offset)) return { v: 1, t: 'error', message: 'version changed' };
+    return { v: 1, t: 'chunk', name: entry.spec.name, md5, offset, size, data };
   }
 
   // ---------------------------------------------------------------- timers
@@ -855,8 +919,8 @@ export class EntangledNode implements NodeView, NodeActions {
     const base = { name: entry.spec.name, path: entry.spec.path };
     const reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
     if (reply.t !== 'content') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
-    if (reply.md5 === null || reply.data === null) return { ...base, result: 'failed', md5: entry.local.md5, error: `peer "${link.spec.name}" has no such file` };
-    const outcome = await this.#forceWrite(link, entry, reply.data, reply.md5);
+    if (reply.md5 === null) return { ...base, result: 'failed', md5: entry.local.md5, error: `peer "${link.spec.name}" has no such file` };
+    const outcome = await this.#forceWrite(link, entry, reply.data ?? { link, size: reply.size }, reply.md5);
     if (outcome === 'failed') return { ...base, result: 'failed', md5: entry.local.md5, error: entry.error ?? 'write failed' };
     entry.log.info({ peer: link.spec.name, md5: reply.md5, result: outcome }, 'forced pull');
     return { ...base, result: outcome, md5: reply.md5 };
@@ -866,7 +930,9 @@ export class EntangledNode implements NodeView, NodeActions {
     const base = { name: entry.spec.name, path: entry.spec.path };
     const snap = await this.#scan(entry);
     if (!snap) return { ...base, result: 'failed', md5: null, error: entry.error ?? 'no local copy to push' };
-    const reply = await link.requester.request({ v: 1, t: 'take', from: this.settings.node, name: entry.spec.name, md5: snap.md5, data: snap.data });
+    // A large file is pulled by the peer in chunks while this request waits: allow for it.
+    const timeout = link.requester.timeoutMs + Math.ceil(snap.size / 20_000);
+    const reply = await link.requester.request({ v: 1, t: 'take', from: this.settings.node, name: entry.spec.name, md5: snap.md5, data: snap.data, size: snap.size }, timeout);
     if (reply.t !== 'took') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
     const facts = entry.peers.get(link.spec.name)!;
     this.#learnPeerMd5(link, entry, facts, reply.md5);
@@ -877,7 +943,7 @@ export class EntangledNode implements NodeView, NodeActions {
 
   /** A peer's forced push: replace our copy with its content. */
   async #take(link: PeerLink, entry: FileEntry, req: TakeRequest): Promise<Reply> {
-    const outcome = await this.#forceWrite(link, entry, req.data, req.md5);
+    const outcome = await this.#forceWrite(link, entry, req.data ?? { link, size: req.size }, req.md5);
     if (outcome === 'failed') return { v: 1, t: 'error', message: entry.error ?? 'write failed' };
     entry.log.info({ peer: link.spec.name, md5: req.md5, result: outcome }, 'took a forced push');
     return { v: 1, t: 'took', name: entry.spec.name, md5: req.md5, result: outcome };
@@ -887,7 +953,7 @@ export class EntangledNode implements NodeView, NodeActions {
    * Writes a forced version (no precondition: the operator chose it), journals the agreement
    * with `link` and publishes it as a change, so other peers follow and `link` confirms.
    */
-  async #forceWrite(link: PeerLink, entry: FileEntry, data: Uint8Array, md5: Md5): Promise<'updated' | 'unchanged' | 'failed'> {
+  async #forceWrite(link: PeerLink, entry: FileEntry, content: Content, md5: Md5): Promise<'updated' | 'unchanged' | 'failed'> {
     const facts = entry.peers.get(link.spec.name)!;
     const snap = await this.#scan(entry);
     this.#learnPeerMd5(link, entry, facts, md5);
@@ -897,7 +963,7 @@ export class EntangledNode implements NodeView, NodeActions {
       return 'unchanged';
     }
     const prev = entry.known;
-    const written = await this.#apply(entry, null, data, md5, false);
+    const written = await this.#apply(entry, null, content, md5, false);
     if (written !== 'written') return 'failed';
     this.#agree(link, entry, facts, md5);
     const now = Date.now();
@@ -909,7 +975,8 @@ export class EntangledNode implements NodeView, NodeActions {
         f.publishedAt = now;
       }
     }
-    this.#publishChange(entry, prev, { md5, size: data.length, mtimeMs: now, data: Buffer.from(data.buffer, data.byteOffset, data.length) });
+    const data = content instanceof Uint8Array ? Buffer.from(content.buffer, content.byteOffset, content.length) : null;
+    this.#publishChange(entry, prev, { md5, size: entry.local.size, mtimeMs: now, data, sig: entry.statSig });
     return 'updated';
   }
 
@@ -920,11 +987,21 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#reachable(link);
     const reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
     if (reply.t !== 'content') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
-    const local = await readSnapshot(entry.spec.path);
-    const d = unifiedDiff(
-      { label: `${this.settings.node}:${entry.spec.name}`, data: local?.data ?? null },
-      { label: `${link.spec.name}:${entry.spec.name}`, data: reply.data },
-    );
+    const local = await readSnapshot(entry.spec.path, entry.hash);
+    const sizes = Math.max(local?.size ?? 0, reply.size);
+    if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${entry.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
+    let remote = reply.data;
+    if (remote === null && reply.md5 !== null) {
+      const pieces: Uint8Array[] = [];
+      try {
+        await this.#pullChunks(link, entry, reply.md5, reply.size, async (p) => void pieces.push(p));
+      } catch (err) {
+        throw new EntangledError('PEER_UNREACHABLE', `cannot fetch the peer's copy: ${errText(err)}`);
+      }
+      remote = Buffer.concat(pieces);
+    }
+    const mine = local && local.data === null ? await readFile(entry.spec.path).catch(() => null) : (local?.data ?? null);
+    const d = unifiedDiff({ label: `${this.settings.node}:${entry.spec.name}`, data: mine }, { label: `${link.spec.name}:${entry.spec.name}`, data: remote });
     return { name: entry.spec.name, peer: link.spec.name, local: local?.md5 ?? null, remote: reply.md5, ...d };
   }
 
@@ -974,13 +1051,10 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
-function sigOf(st: { ino: number; size: number; mtimeMs: number; ctimeMs: number }): string {
-  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
-}
-
 async function statSignature(p: string): Promise<string> {
   try {
-    return sigOf(await stat(p));
+    const st = await stat(p, { bigint: true });
+    return sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) });
   } catch {
     return 'absent';
   }

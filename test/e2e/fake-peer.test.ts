@@ -61,7 +61,7 @@ describe('a fake peer sending malformed frames and requests', () => {
   });
 
   it('drops every malformed PUB frame with a log line and keeps running', async () => {
-    const good = { v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), also: [], ts: Date.now(), to: { alpha: alphaEpoch } };
+    const good = { v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), also: [], size: 6, ts: Date.now(), to: { alpha: alphaEpoch } };
     const evil = Buffer.from('pwned\n');
     const outside = path.join(alpha.def.dir, '..', 'outside.conf');
     const frames: Buffer[] = [
@@ -99,7 +99,7 @@ describe('a fake peer sending malformed frames and requests', () => {
 
   it('applies a well-formed change from the same fake peer (the channel works)', async () => {
     const data = Buffer.from('v1 from fake beta\n');
-    await pub.send(encode({ v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), also: [], md5: md5(data), data, ts: Date.now(), to: { alpha: alphaEpoch } }));
+    await pub.send(encode({ v: 1, t: 'change', from: 'beta', epoch, name: 'app.conf', prev: md5('v0\n'), also: [], md5: md5(data), data, size: data.length, ts: Date.now(), to: { alpha: alphaEpoch } }));
     await waitFor('alpha applies it', () => md5File(alpha.file('app.conf')) === md5(data));
   });
 

@@ -29,7 +29,7 @@ const OTHER = new TextEncoder().encode('listen 8080;\n');
 const PREV = md5('listen 79;\n');
 
 const change: ChangeFrame = {
-  v: 1, t: 'change', from: 'beta', epoch: 'epoch-1', name: 'app.conf', prev: PREV, also: [], md5: md5(DATA), data: DATA, ts: 1_700_000_000_000, to: { alpha: 'epoch-a' },
+  v: 1, t: 'change', from: 'beta', epoch: 'epoch-1', name: 'app.conf', prev: PREV, also: [], md5: md5(DATA), data: DATA, size: DATA.length, ts: 1_700_000_000_000, to: { alpha: 'epoch-a' },
 };
 const have: HaveFrame = { v: 1, t: 'have', from: 'beta', epoch: 'epoch-1', name: 'app.conf', md5: md5(DATA), re: md5(DATA), conflict: null };
 const heartbeat: HeartbeatFrame = { v: 1, t: 'hb', from: 'beta', epoch: 'epoch-1', sum: md5('digest map') };
@@ -40,8 +40,8 @@ const pullReq: PullRequest = { v: 1, t: 'pull', from: 'beta', name: 'app.conf' }
 const digestsReply: DigestsReply = {
   v: 1, t: 'digests', from: 'beta', epoch: 'epoch-1', files: { 'app.conf': md5(DATA), 'gone.conf': null }, pending: ['app.conf'],
 };
-const contentReply: ContentReply = { v: 1, t: 'content', name: 'app.conf', md5: md5(DATA), data: DATA };
-const absentReply: ContentReply = { v: 1, t: 'content', name: 'app.conf', md5: null, data: null };
+const contentReply: ContentReply = { v: 1, t: 'content', name: 'app.conf', md5: md5(DATA), data: DATA, size: DATA.length };
+const absentReply: ContentReply = { v: 1, t: 'content', name: 'app.conf', md5: null, data: null, size: 0 };
 const errorReply: ErrorReply = { v: 1, t: 'error', message: 'no such file' };
 
 const scope: FrameScope = { peer: 'beta', names: new Set(['app.conf', 'site.conf']) };
@@ -92,7 +92,8 @@ describe('checkFrame: good frames pass', () => {
   const cases: Case<unknown, unknown>[] = [
     { description: 'change', given: change, expect: change },
     { description: 'change creating a file (prev null)', given: with_(change, { prev: null }), expect: with_(change, { prev: null }) },
-    { description: 'change with empty content', given: with_(change, { data: new Uint8Array(0), md5: md5('') }), expect: with_(change, { data: new Uint8Array(0), md5: md5('') }) },
+    { description: 'change with empty content', given: with_(change, { data: new Uint8Array(0), size: 0, md5: md5('') }), expect: with_(change, { data: new Uint8Array(0), size: 0, md5: md5('') }) },
+    { description: 'change of a large file announced without content (pulled in chunks)', given: with_(change, { data: null, size: LIMITS.inline + 1 }), expect: with_(change, { data: null, size: LIMITS.inline + 1 }) },
     { description: 'change whose name is exactly at the size limit', given: with_(change, { name: 'n'.repeat(LIMITS.name) }), expect: with_(change, { name: 'n'.repeat(LIMITS.name) }) },
     { description: 'have', given: have, expect: have },
     { description: 'have for a missing file with a conflict', given: with_(have, { md5: null, re: null, conflict: 'gamma' }), expect: with_(have, { md5: null, re: null, conflict: 'gamma' }) },
@@ -288,8 +289,11 @@ describe('decodeFrame(bytes, scope)', () => {
     { description: 'a have about a name not in the allow-list', given: encode({ ...have, name: '../../etc/passwd' }), expect: 'name not listed here' },
     { description: 'a change from a sender that is not the expected peer', given: encode({ ...change, from: 'mallory' }), expect: /mallory/ },
     { description: 'a heartbeat from a sender that is not the expected peer', given: encode({ ...heartbeat, from: 'gamma' }), expect: /gamma/ },
-    { description: 'content whose md5 does not match', given: encode({ ...change, data: OTHER }), expect: 'content does not match md5' },
-    { description: 'empty content claiming a non-empty md5', given: encode({ ...change, data: new Uint8Array(0) }), expect: 'content does not match md5' },
+    { description: 'content whose md5 does not match', given: encode({ ...change, data: OTHER, size: OTHER.length }), expect: 'content does not match md5' },
+    { description: 'empty content claiming a non-empty md5', given: encode({ ...change, data: new Uint8Array(0), size: 0 }), expect: 'content does not match md5' },
+    { description: 'a small file announced without content', given: encode({ ...change, data: null, size: 10 }), expect: 'bad data' },
+    { description: 'a size that does not match the content', given: encode({ ...change, size: DATA.length + 1 }), expect: 'bad data' },
+    { description: 'inline content larger than the inline limit', given: encode({ ...change, data: new Uint8Array(LIMITS.inline + 1), size: LIMITS.inline + 1 }), expect: 'bad data' },
   ];
   for (const c of bad) {
     test(`rejects ${c.description}`, () => {
@@ -361,7 +365,7 @@ describe('decodeReply(bytes)', () => {
     assert.deepEqual(decodeReply(encode(errorReply)), { ok: true, value: errorReply });
   });
   const bad: Case<Uint8Array, string>[] = [
-    { description: 'content whose md5 does not match', given: encode({ ...contentReply, data: OTHER }), expect: 'content does not match md5' },
+    { description: 'content whose md5 does not match', given: encode({ ...contentReply, data: OTHER, size: OTHER.length }), expect: 'content does not match md5' },
     { description: 'not msgpack', given: encode(contentReply).subarray(0, 10), expect: 'not msgpack' },
     { description: 'wrong version', given: pack(with_(errorReply, { v: 0 })), expect: 'unsupported version' },
     { description: 'unknown kind', given: pack(with_(errorReply, { t: 'hb' })), expect: 'unknown kind' },
@@ -378,4 +382,23 @@ describe('decodeReply(bytes)', () => {
       assert.equal(decodeReply(randomBytes(seed, 1 + (seed % 53))).ok, false, `seed ${seed}`);
     }
   });
+});
+
+describe('checkReply: chunks of a large file', () => {
+  const chunk = { v: 1, t: 'chunk', name: 'app.conf', md5: md5(DATA), offset: 0, size: LIMITS.chunk * 2, data: new Uint8Array(16) };
+  const cases: Case<Record<string, unknown>, string | 'ok'>[] = [
+    { description: 'a chunk inside the file', given: chunk, expect: 'ok' },
+    { description: 'the last, short chunk', given: { ...chunk, offset: LIMITS.chunk * 2 - 16 }, expect: 'ok' },
+    { description: 'a chunk past the end of the file', given: { ...chunk, offset: LIMITS.chunk * 2 - 8 }, expect: 'bad data' },
+    { description: 'a chunk larger than the chunk limit', given: { ...chunk, data: new Uint8Array(LIMITS.chunk + 1) }, expect: 'bad data' },
+    { description: 'a negative offset', given: { ...chunk, offset: -1 }, expect: 'bad offset' },
+    { description: 'a fractional size', given: { ...chunk, size: 10.5 }, expect: 'bad offset' },
+    { description: 'a bad md5', given: { ...chunk, md5: 'x' }, expect: 'bad md5' },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      const r = checkReply(c.given);
+      assert.equal(r.ok ? 'ok' : r.reason, c.expect);
+    });
+  }
 });
