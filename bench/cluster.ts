@@ -5,7 +5,9 @@
  * the scenario runs fails the scenario at once with its exit status and last words.
  */
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CLI, defineCluster, RunningNode, type NodeDef, type StateDoc } from '../test/helpers/cluster.js';
 import { until, type ScenarioContext } from './context.js';
 
@@ -40,7 +42,11 @@ export class BenchCluster {
       peerTimeoutMs: spec.peerTimeoutMs ?? 3000,
     });
     const cluster = new BenchCluster(ctx, root, nodes);
-    ctx.diagnose(() => cluster.running.map((r) => lastWords(r).replace(/^; last words/, `${r.def.name}'s last words`)).filter(Boolean).join('; '));
+    ctx.diagnose(() => {
+      const words = cluster.running.map((r) => lastWords(r).replace(/^; last words/, `${r.def.name}'s last words`)).filter(Boolean);
+      const dir = cluster.dumpLogs();
+      return [...words, ...(dir ? [`full daemon logs in ${dir}`] : [])].join('; ');
+    });
     ctx.defer(() => rmSync(root, { recursive: true, force: true }));
     ctx.defer(() => cluster.stop());
     return cluster;
@@ -106,6 +112,17 @@ export class BenchCluster {
         }),
       ),
     );
+  }
+
+  /** Writes every node's log lines to a folder under the system temp dir (kept after the run); returns it. */
+  dumpLogs(): string | null {
+    if (this.running.length === 0) return null;
+    const dir = mkdtempSync(path.join(tmpdir(), `entangled-bench-logs-${this.ctx.id}-`));
+    for (const r of this.running) {
+      writeFileSync(path.join(dir, `${r.def.name}.log`), r.logs.map((l) => JSON.stringify(l)).join('\n') + '\n');
+      if (r.stderr) writeFileSync(path.join(dir, `${r.def.name}.stderr`), r.stderr);
+    }
+    return dir;
   }
 
   async stop(): Promise<void> {
