@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './env.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isEntangledError } from '../core/errors.js';

@@ -23,6 +23,11 @@ export class PreconditionFailed extends Error {
 export interface AtomicWriteOptions {
   /** Runs after the temp file is durable and just before the rename; false aborts the write. */
   readonly precondition?: () => boolean | Promise<boolean>;
+  /**
+   * Write a small file on the main thread (lowest latency for one change; the default). False
+   * uses the thread pool, so that many writes' fsyncs overlap (throughput for a burst).
+   */
+  readonly sync?: boolean;
 }
 
 interface Keep {
@@ -52,7 +57,7 @@ function statOrNull(target: string) {
  * the temp file is removed on every failure. Small files are written synchronously (latency).
  */
 export async function atomicWrite(target: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  if (data.length <= SMALL_FILE_BYTES) {
+  if (data.length <= SMALL_FILE_BYTES && opts.sync !== false) {
     const tmp = writeTempSync(target, data);
     let renamed = false;
     try {
@@ -87,7 +92,7 @@ export async function atomicWrite(target: string, data: Uint8Array, opts: Atomic
     // RACE: as above, between the precondition and the rename.
     await rename(tmp, target);
     renamed = true;
-    syncDir(path.dirname(target));
+    await syncDirShared(path.dirname(target));
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
   }
@@ -159,10 +164,51 @@ export async function atomicWriteStream(
     // RACE: as in atomicWrite, between the precondition and the rename.
     await rename(tmp, target);
     renamed = true;
-    syncDir(path.dirname(target));
+    await syncDirShared(path.dirname(target));
   } finally {
     if (!renamed) await unlink(tmp).catch(() => undefined);
   }
+}
+
+interface DirSync {
+  readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[];
+}
+const dirSyncs = new Map<string, DirSync>();
+
+/**
+ * fsyncs a folder on behalf of every rename done in it so far: requests that arrive while one
+ * fsync runs share the next one (group commit), so a burst of writes in one folder costs a few
+ * folder fsyncs, not one each.
+ */
+function syncDirShared(dir: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let state = dirSyncs.get(dir);
+    const idle = !state;
+    if (!state) {
+      state = { waiters: [] };
+      dirSyncs.set(dir, state);
+    }
+    state.waiters.push({ resolve, reject });
+    if (idle) void drainDirSync(dir, state);
+  });
+}
+
+async function drainDirSync(dir: string, state: DirSync): Promise<void> {
+  while (state.waiters.length > 0) {
+    const batch = state.waiters.splice(0);
+    try {
+      const fh = await open(dir, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      for (const w of batch) w.resolve();
+    } catch (err) {
+      for (const w of batch) w.reject(err);
+    }
+  }
+  dirSyncs.delete(dir);
 }
 
 function syncDir(dir: string): void {

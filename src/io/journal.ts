@@ -5,6 +5,8 @@ import type { Md5 } from '../core/types.js';
 import { atomicWrite } from './atomic-write.js';
 
 const MD5_RE = /^[0-9a-f]{32}$/;
+/** How long a save waits for more records to join it. */
+const SAVE_DELAY_MS = 20;
 
 type Agreed = Record<string, Record<string, Md5>>;
 
@@ -88,10 +90,12 @@ export class Journal {
   async #saveLoop(): Promise<void> {
     try {
       while (this.#dirty) {
+        // Let a burst of agreements land in one save; off the main thread (never blocks a change).
+        await new Promise((resolve) => setTimeout(resolve, SAVE_DELAY_MS));
         this.#dirty = false;
         const doc = { v: 1, node: this.#node, agreed: this.#agreed };
         try {
-          await atomicWrite(this.file, Buffer.from(JSON.stringify(doc)));
+          await atomicWrite(this.file, Buffer.from(JSON.stringify(doc)), { sync: false });
         } catch (err) {
           this.#log.error({ path: this.file, err: (err as Error).message }, 'journal save failed');
           return;

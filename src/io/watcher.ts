@@ -2,8 +2,11 @@ import { watch, type FSWatcher } from 'chokidar';
 import path from 'node:path';
 
 /**
- * Watches the parent folders of the listed files (so a save by rename, or delete and recreate,
- * is still seen) and reports any event on a listed path through `onTouched`.
+ * Watches the parent folders of the listed files, and only the folders: an inotify watch on a
+ * folder reports every write, truncation, rename-over (an editor's save) and delete+recreate
+ * of the files in it, and chokidar passes each of those on as a raw event, unthrottled. Files
+ * themselves are "ignored" so chokidar holds no watch, stat or timer per file (10,000 listed
+ * files cost one watch per folder). Reports any event on a listed path through `onTouched`.
  */
 export class Watcher {
   #fsw: FSWatcher | null = null;
@@ -18,25 +21,19 @@ export class Watcher {
   }
 
   async start(): Promise<void> {
-    const dirs = [...new Set([...this.#paths].map((p) => path.dirname(p)))];
-    const dirSet = new Set(dirs);
-    const fsw = watch(dirs, {
+    const dirs = new Set([...this.#paths].map((p) => path.dirname(p)));
+    const fsw = watch([...dirs], {
       ignoreInitial: true,
       depth: 0,
       atomic: false,
       persistent: true,
-      ignored: (p: string) => !dirSet.has(p) && !this.#paths.has(p),
+      ignored: (p: string) => !dirs.has(p),
     });
     this.#fsw = fsw;
-    fsw.on('all', (_event, p) => {
-      if (this.#paths.has(p)) this.#onTouched(p);
-    });
-    // chokidar throttles and stat-filters its own events: it swallows the later writes of a
-    // burst and sometimes a save by rename. Its raw fs.watch events miss nothing; use them too.
     fsw.on('raw', (_event, name, details: unknown) => {
       const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
       if (!watched || !name) return;
-      const p = this.#paths.has(watched) ? watched : path.join(watched, name);
+      const p = path.join(watched, name);
       if (this.#paths.has(p)) this.#onTouched(p);
     });
     fsw.on('error', (err) => this.#onError(err as Error));

@@ -120,6 +120,9 @@ export class EntangledNode implements NodeView, NodeActions {
   readonly #watcher: Watcher;
   readonly #hbMs: number;
   readonly metrics: Metrics;
+  /** Change frames received and not yet taken up, and writes in progress (burst detection). */
+  #inbound = 0;
+  #applying = 0;
   readonly #listeners = new Set<() => void>();
   #learn = 0;
   #ownSum: string | null = null;
@@ -269,22 +272,36 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#touch(entry, true);
   }
 
-  /** Queues one scan of the file unless one is already waiting (coalescing bursts). */
+  /**
+   * Queues one scan of the file unless one is already waiting. The scan starts after the
+   * current batch of watcher events (setImmediate), so the several events of one save make one
+   * read; an event during a scan queues the next one, so the last write is always read.
+   */
   #touch(entry: FileEntry, verify: boolean): void {
     if (entry.scanQueued) return;
     entry.scanQueued = true;
-    void entry.queue.push(async () => {
-      entry.scanQueued = false;
-      await this.#scan(entry);
-      if (verify && !this.#stopping) {
-        // A watcher may swallow the last event of a burst: read again shortly after.
-        if (entry.verifyTimer) clearTimeout(entry.verifyTimer);
-        entry.verifyTimer = setTimeout(() => {
-          entry.verifyTimer = null;
-          if (!this.#stopping) this.#touch(entry, false);
-        }, VERIFY_MS);
-      }
+    setImmediate(() => {
+      void entry.queue.push(async () => {
+        entry.scanQueued = false;
+        const snap = await this.#scan(entry);
+        if (verify && !this.#stopping) this.#scheduleVerify(entry, snap?.sig ?? 'absent');
+      });
     });
+  }
+
+  /**
+   * The safety net under the watcher: shortly after an event-driven read, look again, and read
+   * again if the file's identity (inode, size, mtime and ctime in ns) moved since.
+   */
+  #scheduleVerify(entry: FileEntry, sig: string): void {
+    if (entry.verifyTimer) clearTimeout(entry.verifyTimer);
+    entry.verifyTimer = setTimeout(() => {
+      entry.verifyTimer = null;
+      if (this.#stopping) return;
+      void statSignature(entry.spec.path).then((now) => {
+        if (now !== sig && !this.#stopping) this.#touch(entry, true);
+      });
+    }, VERIFY_MS);
   }
 
   /** Reads the file and publishes it when it differs from the last version we had. Returns the snapshot. */
@@ -442,6 +459,7 @@ export class EntangledNode implements NodeView, NodeActions {
     } else {
       entry.log.debug({ peer: link.spec.name, md5: frame.md5, prev: frame.prev }, 'change received');
       entry.incoming.push(frame);
+      this.#inbound++;
       void entry.queue.push(() => this.#onChange(link, entry, frame));
     }
   }
@@ -537,6 +555,7 @@ export class EntangledNode implements NodeView, NodeActions {
 
   async #onChange(link: PeerLink, entry: FileEntry, frame: ChangeFrame): Promise<void> {
     entry.incoming.splice(entry.incoming.indexOf(frame), 1);
+    this.#inbound--;
     const facts = entry.peers.get(link.spec.name);
     if (!facts || this.#stopping) return;
     // Decide on what is on disk: a local edit the watcher has not reported yet is published first.
@@ -591,9 +610,13 @@ export class EntangledNode implements NodeView, NodeActions {
     const created = entry.local.md5 === null;
     const size = content instanceof Uint8Array ? content.length : content.size;
     const precondition = check ? () => this.#holds(entry, expected) : undefined;
+    // One change alone is written on the main thread (latency); in a burst the thread pool
+    // overlaps the fsyncs (throughput).
+    const sync = this.#inbound === 0 && this.#applying === 0;
     entry.known = md5;
+    this.#applying++;
     try {
-      if (content instanceof Uint8Array) await atomicWrite(entry.spec.path, content, { precondition });
+      if (content instanceof Uint8Array) await atomicWrite(entry.spec.path, content, { precondition, sync });
       else await atomicWriteStream(entry.spec.path, (append) => this.#pullChunks(content.link, entry, md5, content.size, append), { precondition });
     } catch (err) {
       entry.known = before;
@@ -608,6 +631,8 @@ export class EntangledNode implements NodeView, NodeActions {
       }
       this.#setError(entry, 'write', errText(err), 'cannot write listed file');
       return 'failed';
+    } finally {
+      this.#applying--;
     }
     let st: import('node:fs').BigIntStats | null = null;
     try {
