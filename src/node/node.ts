@@ -653,24 +653,37 @@ export class EntangledNode implements NodeView, NodeActions {
     return 'written';
   }
 
-  /** Streams version `md5` of a large file from `link`, chunk by chunk, checking its digest. */
+  /**
+   * Streams version `md5` of a large file from `link`, chunk by chunk, checking its digest. The
+   * request for the next chunk is on its way while the current one is hashed and written.
+   */
   async #pullChunks(link: PeerLink, entry: FileEntry, md5: Md5, size: number, append: (piece: Uint8Array) => Promise<void>): Promise<void> {
     const hash = createHash('md5');
-    for (let offset = 0; offset < size; ) {
-      let reply: Reply;
-      try {
-        reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name, md5, offset });
-      } catch (err) {
-        throw new PullFailed(errText(err));
-      }
-      if (reply.t === 'error') throw new PullFailed(reply.message);
-      const want = Math.min(LIMITS.chunk, size - offset);
-      if (reply.t !== 'chunk' || reply.md5 !== md5 || reply.offset !== offset || reply.size !== size || reply.data.length !== want) {
-        throw new PullFailed('unexpected chunk');
-      }
-      hash.update(reply.data);
-      await append(reply.data);
-      offset += want;
+    const fetch = (offset: number): Promise<Uint8Array> =>
+      link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name, md5, offset }).then(
+        (reply) => {
+          if (reply.t === 'error') throw new PullFailed(reply.message);
+          const want = Math.min(LIMITS.chunk, size - offset);
+          if (reply.t !== 'chunk' || reply.md5 !== md5 || reply.offset !== offset || reply.size !== size || reply.data.length !== want) {
+            throw new PullFailed('unexpected chunk');
+          }
+          return reply.data;
+        },
+        (err: unknown) => {
+          throw err instanceof PullFailed ? err : new PullFailed(errText(err));
+        },
+      );
+    let next: Promise<Uint8Array> | null = fetch(0);
+    for (let offset = 0; next !== null; ) {
+      const data: Uint8Array = await next;
+      offset += data.length;
+      next = offset < size ? fetch(offset) : null;
+      // An abandoned prefetch must not become an unhandled rejection.
+      next?.catch(() => undefined);
+      // The write goes to the thread pool while this thread hashes the same bytes.
+      const written = append(data);
+      hash.update(data);
+      await written;
     }
     if (hash.digest('hex') !== md5) throw new PullFailed('content does not match md5');
   }
