@@ -197,7 +197,9 @@ export class EntangledNode implements NodeView, NodeActions {
     } catch (err) {
       throw new ConfigError(`stateDir: cannot use ${this.settings.stateDir} (${errText(err)})`);
     }
-    await Promise.all([...this.#files.values()].map((e) => this.#bootstrapFile(e)));
+    // A few at a time: small files are read synchronously anyway, large ones stream.
+    const entries = [...this.#files.values()];
+    for (let i = 0; i < entries.length; i += 64) await Promise.all(entries.slice(i, i + 64).map((e) => this.#bootstrapFile(e)));
 
     try {
       await this.#publisher.bind(this.settings.m2m.pub);
@@ -221,8 +223,9 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#timers.push(setInterval(() => this.#tick(), this.#hbMs));
     this.#timers.push(setInterval(() => void this.#sweep(), SWEEP_MS));
     this.#publishHeartbeat();
+    const mem = process.memoryUsage();
     this.#log.info(
-      { files: this.#files.size, peers: [...this.#peers.keys()], reconcile: this.settings.reconcile },
+      { files: this.#files.size, peers: [...this.#peers.keys()], reconcile: this.settings.reconcile, rssMiB: mb(mem.rss), heapMiB: mb(mem.heapUsed), externalMiB: mb(mem.external) },
       'node started',
     );
   }
@@ -247,9 +250,11 @@ export class EntangledNode implements NodeView, NodeActions {
   }
 
   async #bootstrapFile(entry: FileEntry): Promise<void> {
+    let snapSig = 'absent';
     try {
       const snap = await readSnapshot(entry.spec.path);
       this.#cacheHash(entry, snap);
+      snapSig = snap?.sig ?? 'absent';
       if (snap === null) {
         entry.log.warn('listed file does not exist; it is created when a peer sends its version');
       } else {
@@ -262,7 +267,7 @@ export class EntangledNode implements NodeView, NodeActions {
       entry.errorKind = 'read';
       entry.log.error({ err: entry.error }, 'cannot read listed file');
     }
-    entry.statSig = await statSignature(entry.spec.path);
+    entry.statSig = snapSig;
   }
 
   // ---------------------------------------------------------------- local changes
@@ -1084,6 +1089,8 @@ export class EntangledNode implements NodeView, NodeActions {
     return { node: this.settings.node, reconcile: this.settings.reconcile, peers, files };
   }
 }
+
+const mb = (bytes: number) => Math.round(bytes / 1048576);
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
