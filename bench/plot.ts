@@ -53,7 +53,7 @@ export function seriesOf(r: RunReport): Series[] {
     .map((s) => ({ label: `entangled ${fmtBytes(Number(s.params.size ?? 0))}${s.status === 'ok' ? '' : ' (failed)'}`, samples: s.samplesMs ?? [], dashed: false }));
   const tools = r.compare
     .filter((c) => (c.samplesMs?.length ?? 0) > 0)
-    .map((c) => ({ label: `${c.tool} ${shortVariant(c.variant)}`, samples: c.samplesMs ?? [], dashed: true }));
+    .map((c) => ({ label: `${c.tool} ${shortVariant(c.variant)}${c.status === 'ok' ? '' : ' (failed)'}`, samples: c.samplesMs ?? [], dashed: true }));
   return [...own, ...tools];
 }
 
