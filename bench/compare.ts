@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sleep, within, type ScenarioContext } from './context.js';
 import { measureChanges } from './measure.js';
-import { cpuSeconds } from './proc.js';
+import { CpuWindow } from './proc.js';
 import { runScenario } from './runner.js';
 import type { Outcome, Scenario } from './scenario.js';
 import { round, summarize } from './stats.js';
@@ -78,8 +78,7 @@ function toolScenario(v: ToolVariant, binPath: string): Scenario {
       const gapMs = Math.max(ctx.opts.gapMs, v.minGapMs);
       out.params = { size: SIZE, samples: ctx.opts.compareSamples, warmup: WARMUP, gapMs, jitterMs: v.jitterMs };
       if (v.note) ctx.notes.push(v.note);
-      let cpu0 = 0;
-      let t0 = 0;
+      const counted: { cpu?: CpuWindow } = {};
       try {
         await measureChanges({
           originFile: path.join(a, FILE),
@@ -92,8 +91,7 @@ function toolScenario(v: ToolVariant, binPath: string): Scenario {
           perSampleMs: PER_SAMPLE_MS,
           signal: ctx.signal,
           afterWarmup: async () => {
-            cpu0 = cpuSeconds(pid, true) ?? 0;
-            t0 = performance.now();
+            counted.cpu = new CpuWindow([pid], true);
           },
           onSample: (ms) => {
             samples.push(round(ms));
@@ -101,8 +99,7 @@ function toolScenario(v: ToolVariant, binPath: string): Scenario {
           },
         });
       } finally {
-        const cpu = cpuSeconds(pid, true);
-        if (t0 > 0 && cpu !== null) out.figures.cpuPct = round((100 * (cpu - cpu0)) / ((performance.now() - t0) / 1000), 1);
+        if (counted.cpu) out.figures.cpuPct = counted.cpu.processesPct();
       }
     },
     describe: () => '',

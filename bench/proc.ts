@@ -71,9 +71,38 @@ export class RssSampler {
   }
 }
 
-/** CPU of this (the bench's) process since `since` was taken at `t0` (performance.now()), in % of one core. */
-export function benchCpuPct(since: NodeJS.CpuUsage, t0: number): number {
-  const used = process.cpuUsage(since);
-  const wallUs = (performance.now() - t0) * 1000;
-  return wallUs > 0 ? Math.round((1000 * (used.user + used.system)) / wallUs) / 10 : 0;
+/**
+ * CPU used over a stretch of time, in % of one core: by some processes together (their reaped
+ * children too when `children`), and by the bench's own process.
+ */
+export class CpuWindow {
+  readonly #t0 = performance.now();
+  readonly #bench0 = process.cpuUsage();
+  readonly #cpu0: (number | null)[];
+
+  constructor(
+    readonly pids: number[],
+    readonly children = false,
+  ) {
+    this.#cpu0 = pids.map((p) => cpuSeconds(p, children));
+  }
+
+  /** null when a process is gone (its CPU time with it). */
+  processesPct(): number | null {
+    const wallS = (performance.now() - this.#t0) / 1000;
+    let used = 0;
+    for (const [i, pid] of this.pids.entries()) {
+      const now = cpuSeconds(pid, this.children);
+      const then = this.#cpu0[i];
+      if (now === null || then === null || then === undefined) return null;
+      used += now - then;
+    }
+    return wallS > 0 ? Math.round((1000 * used) / wallS) / 10 : null;
+  }
+
+  benchPct(): number {
+    const used = process.cpuUsage(this.#bench0);
+    const wallUs = (performance.now() - this.#t0) * 1000;
+    return wallUs > 0 ? Math.round((1000 * (used.user + used.system)) / wallUs) / 10 : 0;
+  }
 }

@@ -6,7 +6,7 @@ import { BenchCluster } from '../cluster.js';
 import type { ScenarioContext } from '../context.js';
 import { DaemonLatencyProbe } from '../daemon-latency.js';
 import { measureChanges } from '../measure.js';
-import { benchCpuPct, cpuSeconds } from '../proc.js';
+import { CpuWindow } from '../proc.js';
 import { fmt, fmtBytes, meets, type Check, type Outcome, type Scenario } from '../scenario.js';
 import { round, summarize } from '../stats.js';
 import type { Options } from '../types.js';
@@ -38,10 +38,8 @@ export function latencyScenario(id: string, size: number): Scenario {
       out.samplesMs = samples;
       const cluster = await BenchCluster.start(ctx, { files: { [FILE]: 'x'.repeat(size) } });
       ctx.progress(`${opts.nodes} nodes aligned; ${opts.samples} changes of ${fmtBytes(size)}, ${opts.gapMs} ms apart`);
-      let probe: DaemonLatencyProbe | null = null;
-      let cpu0: number[] = [];
-      let t0 = 0;
-      let bench0 = process.cpuUsage();
+      // Started once the warm-up changes are done: the daemons' own figure and the CPU used.
+      const counted: { probe?: DaemonLatencyProbe; cpu?: CpuWindow } = {};
       try {
         const seen = await measureChanges({
           originFile: cluster.origin.file(FILE),
@@ -53,10 +51,8 @@ export function latencyScenario(id: string, size: number): Scenario {
           perSampleMs: perSampleMs(size),
           signal: ctx.signal,
           afterWarmup: async () => {
-            probe = await DaemonLatencyProbe.start(cluster.running);
-            cpu0 = cluster.pids.map((p) => cpuSeconds(p) ?? 0);
-            bench0 = process.cpuUsage();
-            t0 = performance.now();
+            counted.probe = await DaemonLatencyProbe.start(cluster.running);
+            counted.cpu = new CpuWindow(cluster.pids);
           },
           onSample: (ms) => {
             samples.push(round(ms));
@@ -66,14 +62,12 @@ export function latencyScenario(id: string, size: number): Scenario {
         out.figures.seenByWatch = seen.seenByWatch;
         out.figures.seenByPoll = seen.seenByPoll;
       } finally {
-        // CPU of every daemon over the counted changes (gaps included), in % of one core.
-        const cpu1 = cluster.pids.map((p) => cpuSeconds(p));
-        if (t0 > 0 && cpu1.every((c) => c !== null)) {
-          const cpu = cpu1.reduce((a: number, c, i) => a + c! - cpu0[i]!, 0);
-          out.figures.daemonsCpuPct = round((100 * cpu) / ((performance.now() - t0) / 1000), 1);
+        // CPU over the counted changes (gaps included), in % of one core, all daemons together.
+        if (counted.cpu) {
+          out.figures.daemonsCpuPct = counted.cpu.processesPct();
+          out.figures.benchCpuPct = counted.cpu.benchPct();
         }
-        if (t0 > 0) out.figures.benchCpuPct = benchCpuPct(bench0, t0);
-        if (probe) out.daemon = await (probe as DaemonLatencyProbe).finish();
+        if (counted.probe) out.daemon = await counted.probe.finish();
       }
     },
     describe(r) {
