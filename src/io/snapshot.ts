@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Md5 } from '../core/types.js';
 
@@ -48,7 +48,22 @@ export function readSnapshotSync(file: string): Snapshot | null | undefined {
     const st = fstatSync(fd, { bigint: true });
     if (!st.isFile()) return null;
     if (st.size > BigInt(SMALL_FILE_BYTES)) return undefined;
-    const data = readFileSync(fd);
+    // Read to the end, but never past the small-file limit: a file that grows while we read it
+    // (a writer still writing) is not small any more.
+    let buf = Buffer.allocUnsafe(Math.min(Number(st.size) + 4096, SMALL_FILE_BYTES + 1));
+    let got = 0;
+    for (;;) {
+      if (got === buf.length) {
+        if (got > SMALL_FILE_BYTES) return undefined;
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, SMALL_FILE_BYTES + 1));
+        buf.copy(bigger, 0, 0, got);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, got, buf.length - got, got);
+      if (n === 0) break;
+      got += n;
+    }
+    const data = got === buf.length ? buf : Buffer.from(buf.subarray(0, got));
     return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) }) };
   } finally {
     closeSync(fd);
@@ -67,8 +82,16 @@ export interface HashCache {
  * when the file does not exist; other errors (EACCES, EIO) are thrown.
  */
 export async function readSnapshot(file: string, cache?: HashCache | null): Promise<Snapshot | null> {
-  const small = readSnapshotSync(file);
-  if (small !== undefined) return small;
+  for (;;) {
+    const small = readSnapshotSync(file);
+    if (small !== undefined) return small;
+    const large = await streamSnapshot(file, cache);
+    // A file that shrank below the limit while it was streamed is read again as a small one.
+    if (large === null || large.size > SMALL_FILE_BYTES) return large;
+  }
+}
+
+async function streamSnapshot(file: string, cache?: HashCache | null): Promise<Snapshot | null> {
   let fh;
   try {
     fh = await open(file, 'r');

@@ -221,7 +221,7 @@ export class EntangledNode implements NodeView, NodeActions {
     }
     await this.#watcher.start();
     this.#timers.push(setInterval(() => this.#tick(), this.#hbMs));
-    this.#timers.push(setInterval(() => void this.#sweep(), SWEEP_MS));
+    this.#timers.push(setInterval(() => this.#sweep(), SWEEP_MS));
     this.#publishHeartbeat();
     const mem = process.memoryUsage();
     this.#log.info(
@@ -366,6 +366,11 @@ export class EntangledNode implements NodeView, NodeActions {
   }
 
   #publishChange(entry: FileEntry, prev: Md5 | null, snap: Snapshot): void {
+    // Never announce what a receiver must reject (content present iff small).
+    if ((snap.data === null) !== (snap.size > LIMITS.inline)) {
+      entry.log.error({ size: snap.size }, 'refusing to publish an inconsistent snapshot');
+      return;
+    }
     const to: Record<string, string> = {};
     for (const link of this.#peers.values()) if (link.connected && link.epoch !== null) to[link.spec.name] = link.epoch;
     const frame: ChangeFrame = {
@@ -901,11 +906,12 @@ export class EntangledNode implements NodeView, NodeActions {
     }
   }
 
-  async #sweep(): Promise<void> {
+  /** Anti-entropy: a stat of every file (synchronous: a few microseconds each, no promise). */
+  #sweep(): void {
     if (this.#stopping) return;
     const full = ++this.#sweeps % FULL_SWEEP_EVERY === 0;
     for (const entry of this.#files.values()) {
-      const sig = await statSignature(entry.spec.path);
+      const sig = statSignatureSync(entry.spec.path);
       const changed = sig !== entry.statSig;
       entry.statSig = sig;
       if (changed || (full && entry.local.size <= FULL_SWEEP_MAX_BYTES) || entry.error !== null) this.#touch(entry, false);
@@ -1094,6 +1100,15 @@ const mb = (bytes: number) => Math.round(bytes / 1048576);
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function statSignatureSync(p: string): string {
+  try {
+    const st = statSync(p, { bigint: true });
+    return sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) });
+  } catch {
+    return 'absent';
+  }
 }
 
 async function statSignature(p: string): Promise<string> {
