@@ -129,3 +129,30 @@ export function isSuperseded(local: Md5 | null, change: ChainLink, waiting: read
   if (local === null) return false;
   return waiting.some((w) => w !== change && w.from === change.from && w.epoch === change.epoch && w.prev === change.md5 && w.also.includes(local));
 }
+
+/** Appends `md5` to a bounded history of versions held (oldest first), unless it is the last. */
+export function rememberVersion(history: Md5[], md5: Md5, limit: number): void {
+  if (history[history.length - 1] === md5) return;
+  history.push(md5);
+  if (history.length > limit) history.shift();
+}
+
+/**
+ * The versions a change from `prev` to `md5` also supersedes (a frame's `also`): this node's
+ * history from the oldest version any peer in reach is known to hold, when that version is one
+ * of ours; without `prev` and `md5` themselves. A peer that missed frames of the chain still
+ * recognises its copy.
+ */
+export function supersededVersions(history: readonly Md5[], peersHold: Iterable<Md5>, prev: Md5 | null, md5: Md5): Md5[] {
+  let from = history.length;
+  for (const held of peersHold) {
+    const i = history.lastIndexOf(held);
+    if (i >= 0 && i < from) from = i;
+  }
+  const out: Md5[] = [];
+  for (let i = from; i < history.length; i++) {
+    const v = history[i]!;
+    if (v !== prev && v !== md5 && !out.includes(v)) out.push(v);
+  }
+  return out;
+}

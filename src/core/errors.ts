@@ -21,3 +21,10 @@ export class ConfigError extends EntangledError {
 export function isEntangledError(x: unknown): x is EntangledError {
   return x instanceof EntangledError;
 }
+
+/** One line describing any thrown value, with its errno code when it has one. */
+export function errorText(err: unknown): string {
+  const e = err as { code?: unknown; message?: unknown } | null | undefined;
+  const message = String(e?.message ?? err);
+  return typeof e?.code === 'string' && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
+}

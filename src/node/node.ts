@@ -1,26 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FileSpec, PeerSpec, Settings } from '../config/settings.js';
-import { decideIncoming, decideLocal, isSuperseded, reconcileOnConnect } from '../core/decide.js';
-import { ConfigError, EntangledError } from '../core/errors.js';
-import { LIMITS, type ChangeFrame, type ContentReply, type DigestsReply, type Frame, type HaveFrame, type HeartbeatFrame, type Reply, type Request, type TakeRequest } from '../core/frame.js';
+import type { Settings } from '../config/settings.js';
+import { decideIncoming, decideLocal, isSuperseded, reconcileOnConnect, rememberVersion, supersededVersions } from '../core/decide.js';
+import { ConfigError, EntangledError, errorText } from '../core/errors.js';
+import { LIMITS, type ChangeFrame, type DigestsReply, type Frame, type HaveFrame, type HeartbeatFrame, type Reply, type Request, type TakeRequest } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
-import type { LocalFacts, Md5, PeerFileFacts, PeerStatus } from '../core/types.js';
+import type { Md5, PeerStatus } from '../core/types.js';
 import { atomicWrite, atomicWriteStream, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
 import { Journal } from '../io/journal.js';
-import { md5Of, readRange, readSnapshot, readSnapshotSync, sigOf, type HashCache, type Snapshot } from '../io/snapshot.js';
+import { readRange, readSnapshot, readSnapshotSync, sigOf, type Snapshot } from '../io/snapshot.js';
 import { Watcher } from '../io/watcher.js';
 import type { Logger } from '../log.js';
 import { decodeFrame } from '../net/codec.js';
 import { FramePublisher } from '../net/publisher.js';
 import { RequestReplier } from '../net/replier.js';
-import { PeerRequester } from '../net/requester.js';
-import { PeerSubscriber } from '../net/subscriber.js';
 import { Metrics } from './metrics.js';
-import { SerialQueue } from './serial.js';
+import { createFileEntry, MISSING, type Content, type FileEntry, type PeerFacts } from './file-entry.js';
+import { createPeerLink, digestSum, type PeerLink } from './peer-link.js';
 import { unifiedDiff } from './text-diff.js';
 import type { DiffReport, ForceReport, ForceRequest, ForceResult, NodeActions, NodeState, NodeView } from './view.js';
 
@@ -36,71 +34,8 @@ const DIFF_MAX_BYTES = 16 * 1024 * 1024;
 /** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
 const HISTORY = 32;
 
-/** What a write installs: inline bytes, or a large version pulled from a peer in chunks. */
-type Content = Uint8Array | { readonly link: PeerLink; readonly size: number };
-
 /** A chunked transfer that could not complete (the sender moved on or went away). */
 class PullFailed extends Error {}
-
-interface PeerFacts extends PeerFileFacts {
-  /** When our in-flight change was last sent (ms), and when first (for the latency histogram). */
-  sentAt: number;
-  publishedAt: number;
-  /** Value of the node's learn counter when a frame last told us about this peer's copy. */
-  learnedAt: number;
-}
-
-interface FileEntry {
-  readonly spec: FileSpec;
-  readonly log: Logger;
-  readonly queue: SerialQueue;
-  /** The last version this node had; survives a deletion so a recreation chains to it. */
-  known: Md5 | null;
-  local: LocalFacts;
-  error: string | null;
-  errorKind: 'read' | 'write' | null;
-  /** The last change we published, for retransmission. */
-  lastSent: { prev: Md5 | null; md5: Md5 } | null;
-  /** The versions this node has held, oldest first (bounded): what a change may supersede. */
-  history: Md5[];
-  /** The last hash of a large file with the signature it had: no re-read while unchanged. */
-  hash: HashCache | null;
-  /** Change frames from peers waiting in the queue, oldest first. */
-  readonly incoming: ChangeFrame[];
-  scanQueued: boolean;
-  verifyTimer: NodeJS.Timeout | null;
-  statSig: string;
-  readonly peers: Map<string, PeerFacts>;
-}
-
-interface PeerLink {
-  readonly spec: PeerSpec;
-  readonly log: Logger;
-  readonly requester: PeerRequester;
-  readonly subscriber: PeerSubscriber;
-  connected: boolean;
-  epoch: string | null;
-  lastSeen: number | null;
-  exchanging: boolean;
-  needsConnectExchange: boolean;
-  lastRefresh: number;
-  /** The peer's whole digest map as last reported (all its names), for heartbeat sums. */
-  remote: Map<string, Md5 | null>;
-  remoteSum: string | null;
-}
-
-const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
-
-function digestSum(entries: Iterable<[string, Md5 | null]>): string {
-  const lines = [...entries].map(([n, m]) => `${n}\0${m ?? '-'}`).sort();
-  return createHash('md5').update(lines.join('\n')).digest('hex');
-}
-
-function errText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  const message = String(e?.message ?? err);
-  return e?.code && !message.startsWith(e.code) ? `${e.code}: ${message}` : message;
-}
 
 /**
  * One entangled node: owns its files, its sockets and its timers, and exposes a read-only view
@@ -136,53 +71,22 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#hbMs = Math.max(20, Math.floor(settings.peerTimeoutMs / 5));
     this.#journal = new Journal(settings.stateDir, settings.node, log);
     this.metrics = new Metrics(() => this.state());
+    const peerNames = settings.peers.map((p) => p.name);
     for (const spec of settings.files) {
-      const entryLog = log.child({ path: spec.path, name: spec.name });
-      const entry: FileEntry = {
-        spec,
-        log: entryLog,
-        queue: new SerialQueue((err) => entryLog.error({ err: errText(err) }, 'file task failed')),
-        known: null,
-        local: MISSING,
-        error: null,
-        errorKind: null,
-        lastSent: null,
-        history: [],
-        incoming: [],
-        hash: null,
-        scanQueued: false,
-        verifyTimer: null,
-        statSig: '',
-        peers: new Map(settings.peers.map((p) => [p.name, { md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0 }])),
-      };
+      const entry = createFileEntry(spec, peerNames, log, (l, err) => l.error({ err: errorText(err) }, 'file task failed'));
       this.#files.set(spec.name, entry);
       this.#byPath.set(spec.path, entry);
     }
     this.#names = new Set(this.#files.keys());
     const requestTimeout = Math.min(Math.max(settings.peerTimeoutMs, 500), 5000);
-    for (const spec of settings.peers) {
-      this.#peers.set(spec.name, {
-        spec,
-        log: log.child({ peer: spec.name }),
-        requester: new PeerRequester(spec.rep, requestTimeout),
-        subscriber: new PeerSubscriber(spec.pub),
-        connected: false,
-        epoch: null,
-        lastSeen: null,
-        exchanging: false,
-        needsConnectExchange: false,
-        lastRefresh: 0,
-        remote: new Map(),
-        remoteSum: null,
-      });
-    }
+    for (const spec of settings.peers) this.#peers.set(spec.name, createPeerLink(spec, log, requestTimeout));
     this.#watcher = new Watcher(
       this.#byPath.keys(),
       (p) => {
         const entry = this.#byPath.get(p);
         if (entry) this.#onEvent(entry);
       },
-      (err) => this.#log.error({ err: errText(err) }, 'watcher error'),
+      (err) => this.#log.error({ err: errorText(err) }, 'watcher error'),
     );
   }
 
@@ -195,7 +99,7 @@ export class EntangledNode implements NodeView, NodeActions {
     try {
       await this.#journal.load();
     } catch (err) {
-      throw new ConfigError(`stateDir: cannot use ${this.settings.stateDir} (${errText(err)})`);
+      throw new ConfigError(`stateDir: cannot use ${this.settings.stateDir} (${errorText(err)})`);
     }
     // A few at a time: small files are read synchronously anyway, large ones stream.
     const entries = [...this.#files.values()];
@@ -204,12 +108,12 @@ export class EntangledNode implements NodeView, NodeActions {
     try {
       await this.#publisher.bind(this.settings.m2m.pub);
     } catch (err) {
-      throw new EntangledError('IO', `cannot bind m2m.pub ${this.settings.m2m.pub}: ${errText(err)}`);
+      throw new EntangledError('IO', `cannot bind m2m.pub ${this.settings.m2m.pub}: ${errorText(err)}`);
     }
     try {
       await this.#replier.bind(this.settings.m2m.rep);
     } catch (err) {
-      throw new EntangledError('IO', `cannot bind m2m.rep ${this.settings.m2m.rep}: ${errText(err)}`);
+      throw new EntangledError('IO', `cannot bind m2m.rep ${this.settings.m2m.rep}: ${errorText(err)}`);
     }
     this.#replier.start(
       new Set(this.#peers.keys()),
@@ -263,7 +167,7 @@ export class EntangledNode implements NodeView, NodeActions {
         this.#remember(entry, snap.md5);
       }
     } catch (err) {
-      entry.error = errText(err);
+      entry.error = errorText(err);
       entry.errorKind = 'read';
       entry.log.error({ err: entry.error }, 'cannot read listed file');
     }
@@ -316,7 +220,7 @@ export class EntangledNode implements NodeView, NodeActions {
       snap = await readSnapshot(entry.spec.path, entry.hash);
       this.#cacheHash(entry, snap);
     } catch (err) {
-      this.#setError(entry, 'read', errText(err), 'cannot read listed file');
+      this.#setError(entry, 'read', errorText(err), 'cannot read listed file');
       return undefined;
     }
     this.#clearReadError(entry);
@@ -397,29 +301,14 @@ export class EntangledNode implements NodeView, NodeActions {
   }
 
   #remember(entry: FileEntry, md5: Md5): void {
-    if (entry.history[entry.history.length - 1] === md5) return;
-    entry.history.push(md5);
-    if (entry.history.length > HISTORY) entry.history.shift();
+    rememberVersion(entry.history, md5, HISTORY);
   }
 
-  /**
-   * Our versions older than `prev` that a change to `md5` also supersedes: back to the oldest
-   * version a connected peer is known to hold, when that is one of ours.
-   */
+  /** What a change from `prev` to `md5` also supersedes, given what peers in reach hold. */
   #superseded(entry: FileEntry, prev: Md5 | null, md5: Md5): Md5[] {
-    const h = entry.history;
-    let from = h.length;
-    for (const [peer, facts] of entry.peers) {
-      if (!this.#peers.get(peer)?.connected || !facts.md5) continue;
-      const i = h.lastIndexOf(facts.md5);
-      if (i >= 0 && i < from) from = i;
-    }
-    const out: Md5[] = [];
-    for (let i = from; i < h.length; i++) {
-      const v = h[i]!;
-      if (v !== prev && v !== md5 && !out.includes(v)) out.push(v);
-    }
-    return out;
+    const held: Md5[] = [];
+    for (const [peer, facts] of entry.peers) if (this.#peers.get(peer)?.connected && facts.md5) held.push(facts.md5);
+    return supersededVersions(entry.history, held, prev, md5);
   }
 
   #publishHave(entry: FileEntry, md5: Md5 | null, re: Md5 | null, conflict: string | null): void {
@@ -639,7 +528,7 @@ export class EntangledNode implements NodeView, NodeActions {
         entry.log.warn({ peer: content instanceof Uint8Array ? undefined : content.link.spec.name, err: err.message }, 'transfer abandoned');
         return 'failed';
       }
-      this.#setError(entry, 'write', errText(err), 'cannot write listed file');
+      this.#setError(entry, 'write', errorText(err), 'cannot write listed file');
       return 'failed';
     } finally {
       this.#applying--;
@@ -680,7 +569,7 @@ export class EntangledNode implements NodeView, NodeActions {
           return reply.data;
         },
         (err: unknown) => {
-          throw err instanceof PullFailed ? err : new PullFailed(errText(err));
+          throw err instanceof PullFailed ? err : new PullFailed(errorText(err));
         },
       );
     let next: Promise<Uint8Array> | null = fetch(0);
@@ -745,7 +634,7 @@ export class EntangledNode implements NodeView, NodeActions {
       this.#applyDigests(link, reply, connect, startedAt);
       if (connect) link.needsConnectExchange = false;
     } catch (err) {
-      link.log.warn({ err: errText(err), connect }, 'digest exchange failed; retrying');
+      link.log.warn({ err: errorText(err), connect }, 'digest exchange failed; retrying');
     } finally {
       link.exchanging = false;
     }
@@ -807,7 +696,7 @@ export class EntangledNode implements NodeView, NodeActions {
     try {
       reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
     } catch (err) {
-      link.log.warn({ path: entry.spec.path, err: errText(err) }, 'pull failed');
+      link.log.warn({ path: entry.spec.path, err: errorText(err) }, 'pull failed');
       link.needsConnectExchange = true;
       return;
     }
@@ -957,7 +846,7 @@ export class EntangledNode implements NodeView, NodeActions {
       } catch (err) {
         // Unreachable before anything was done: the whole call is a 503.
         if (results.length === 0 && (err as EntangledError).code === 'PEER_UNREACHABLE') throw err;
-        results.push({ name: entry.spec.name, path: entry.spec.path, result: 'failed', md5: entry.local.md5, error: errText(err) });
+        results.push({ name: entry.spec.name, path: entry.spec.path, result: 'failed', md5: entry.local.md5, error: errorText(err) });
       }
     }
     this.#log.info({ peer: link.spec.name, direction, files: results.length, failed: results.filter((r) => r.result === 'failed').length }, 'force done');
@@ -1045,7 +934,7 @@ export class EntangledNode implements NodeView, NodeActions {
       try {
         await this.#pullChunks(link, entry, reply.md5, reply.size, async (p) => void pieces.push(p));
       } catch (err) {
-        throw new EntangledError('PEER_UNREACHABLE', `cannot fetch the peer's copy: ${errText(err)}`);
+        throw new EntangledError('PEER_UNREACHABLE', `cannot fetch the peer's copy: ${errorText(err)}`);
       }
       remote = Buffer.concat(pieces);
     }

@@ -2,6 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   isSuperseded,
+  rememberVersion,
+  supersededVersions,
   decideIncoming,
   decideLocal,
   reconcileOnConnect,
@@ -267,4 +269,24 @@ describe('isSuperseded(local, change, waiting)', () => {
       assert.equal(isSuperseded(c.given.local, change, c.given.waiting), c.expect);
     });
   }
+});
+
+describe('supersededVersions(history, peersHold, prev, md5) and rememberVersion', () => {
+  const cases: Case<{ history: Md5[]; held: Md5[]; prev: Md5 | null; md5: Md5 }, Md5[]>[] = [
+    { description: 'the peer holds the version before prev: it is listed', given: { history: [O, L, S], held: [O], prev: L, md5: S }, expect: [O] },
+    { description: 'the peer holds prev itself: nothing more to list', given: { history: [O, L, S], held: [L], prev: L, md5: S }, expect: [] },
+    { description: 'a peer holding a version we never had adds nothing', given: { history: [O, L, S], held: [X], prev: L, md5: S }, expect: [] },
+    { description: 'the oldest version any peer holds wins', given: { history: [O, X, L, S], held: [L, O], prev: L, md5: S }, expect: [O, X] },
+    { description: 'no peer in reach: nothing listed', given: { history: [O, L, S], held: [], prev: L, md5: S }, expect: [] },
+  ];
+  for (const c of cases) {
+    test(c.description, () => {
+      assert.deepEqual(supersededVersions(c.given.history, c.given.held, c.given.prev, c.given.md5), c.expect);
+    });
+  }
+  test('rememberVersion keeps a bounded history without repeating the last version', () => {
+    const h: Md5[] = [];
+    for (const v of [O, O, L, S, X]) rememberVersion(h, v, 3);
+    assert.deepEqual(h, [L, S, X]);
+  });
 });
