@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI, defineCluster, RunningNode, type NodeDef, type StateDoc } from '../test/helpers/cluster.js';
 import { until, type ScenarioContext } from './context.js';
+import { CpuWindow } from './proc.js';
 
 const NAMES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta'];
 
@@ -42,10 +43,11 @@ export class BenchCluster {
       peerTimeoutMs: spec.peerTimeoutMs ?? 3000,
     });
     const cluster = new BenchCluster(ctx, root, nodes);
-    ctx.diagnose(() => {
+    ctx.diagnose(async () => {
+      const health = await Promise.all(cluster.running.map((r) => responsiveness(r)));
       const words = cluster.running.map((r) => lastWords(r).replace(/^; last words/, `${r.def.name}'s last words`)).filter(Boolean);
       const dir = cluster.dumpLogs();
-      return [...words, ...(dir ? [`full daemon logs in ${dir}`] : [])].join('; ');
+      return [...health.filter(Boolean), ...words, ...(dir ? [`full daemon logs in ${dir}`] : [])].join('; ');
     });
     ctx.defer(() => rmSync(root, { recursive: true, force: true }));
     ctx.defer(() => cluster.stop());
@@ -144,6 +146,23 @@ export async function state(r: RunningNode, timeoutMs = 10_000): Promise<StateDo
 
 export function isAligned(s: StateDoc): boolean {
   return s.peers.every((p) => p.connected) && s.files.every((f) => f.status === 'aligned');
+}
+
+/**
+ * Whether a live node's API still answers within 1 s, and its CPU meanwhile: a node that does not
+ * answer while burning CPU has a blocked event loop; one that answers is waiting on something.
+ * Empty for a node that answers or has exited.
+ */
+async function responsiveness(r: RunningNode): Promise<string> {
+  if (r.proc.exitCode !== null || r.proc.signalCode !== null) return '';
+  const cpu = new CpuWindow([r.proc.pid!]);
+  const t0 = performance.now();
+  const answered = await fetch(`${r.api}/api/1/health`, { signal: AbortSignal.timeout(1000) }).then(
+    (res) => res.ok,
+    () => false,
+  );
+  if (answered) return '';
+  return `${r.def.name}'s API did not answer for ${Math.round(performance.now() - t0)} ms (its CPU meanwhile ${cpu.processesPct() ?? '?'}% of a core)`;
 }
 
 /** What a node said last: its warn/error log lines and stderr, for failure reasons. */

@@ -7,7 +7,7 @@ import type { Options } from './types.js';
 export class ScenarioContext {
   readonly #controller = new AbortController();
   readonly #cleanups: (() => unknown)[] = [];
-  readonly #diagnostics: (() => string)[] = [];
+  readonly #diagnostics: (() => string | Promise<string>)[] = [];
   readonly notes: string[] = [];
 
   constructor(
@@ -30,12 +30,13 @@ export class ScenarioContext {
   }
 
   /** Registers something worth saying when the scenario fails (a daemon's last log lines). */
-  diagnose(fn: () => string): void {
+  diagnose(fn: () => string | Promise<string>): void {
     this.#diagnostics.push(fn);
   }
 
-  diagnostics(): string {
-    return this.#diagnostics.map((fn) => fn()).filter(Boolean).join(' ');
+  async diagnostics(): Promise<string> {
+    const said = await Promise.all(this.#diagnostics.map(async (fn) => fn()));
+    return said.filter(Boolean).join('; ');
   }
 
   async cleanup(): Promise<void> {

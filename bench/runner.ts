@@ -33,7 +33,7 @@ export async function runScenario(s: Scenario, opts: Options): Promise<ScenarioR
     });
   } catch (err) {
     reason = err instanceof Error ? err.message : String(err);
-    const diag = ctx.diagnostics();
+    const diag = await ctx.diagnostics();
     if (diag) reason += `; ${diag}`;
   } finally {
     clearTimeout(timer);
