@@ -72,30 +72,7 @@ export async function atomicWrite(target: string, data: Uint8Array, opts: Atomic
     }
     return;
   }
-  const keep = keepOf(await stat(target).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  }));
-  const tmp = tempPathFor(target);
-  const fh = await open(tmp, 'wx', 0o600);
-  let renamed = false;
-  try {
-    try {
-      await fh.writeFile(data);
-      await fh.chmod(keep.mode);
-      if (keep.owner) await fh.chown(keep.owner.uid, keep.owner.gid);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
-    // RACE: as above, between the precondition and the rename.
-    await rename(tmp, target);
-    renamed = true;
-    await syncDirShared(path.dirname(target));
-  } finally {
-    if (!renamed) await unlink(tmp).catch(() => undefined);
-  }
+  await atomicWriteStream(target, (append) => append(data), opts);
 }
 
 /** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
