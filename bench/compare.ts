@@ -116,7 +116,7 @@ export async function compareTools(opts: Options, entangled: ScenarioResult | un
     const binPath = which(tool);
     const ver = binPath ? version(tool, binPath) : null;
     for (const v of VARIANTS[tool] ?? []) {
-      const base = { tool, variant: v.variant, command: v.shown, version: ver, notes: [], cpuPct: null, ratioP50: null, ratioP95: null };
+      const base = { tool, variant: v.variant, command: v.shown, version: ver, notes: [], cpuPct: null, otherCpuPct: null, ratioP50: null, ratioP95: null };
       const absent = [v.binary, ...v.needs].filter((b) => which(b) === null);
       if (!binPath || absent.length > 0) {
         const reason = `not installed: ${absent.join(', ')} (not on PATH; Debian package${absent.length > 1 ? 's' : ''} ${absent.join(', ')})`;
@@ -125,7 +125,7 @@ export async function compareTools(opts: Options, entangled: ScenarioResult | un
         continue;
       }
       const r = await runScenario(toolScenario(v, binPath), opts);
-      const c: CompareResult = { ...base, status: r.status === 'ok' ? 'ok' : 'failed', reason: r.reason, notes: r.notes, cpuPct: r.figures.cpuPct ?? null };
+      const c: CompareResult = { ...base, status: r.status === 'ok' ? 'ok' : 'failed', reason: r.reason, notes: r.notes, cpuPct: r.figures.cpuPct ?? null, otherCpuPct: r.figures.otherCpuPct ?? null };
       if (r.samplesMs) c.samplesMs = r.samplesMs;
       if (r.latency) c.latency = r.latency;
       c.ratioP50 = ratio(r.latency?.p50, entangled?.latency?.p50);

@@ -1,6 +1,7 @@
 /** The run's report: Markdown tables for stdout (and the README), the JSON and plot files. */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BUSY_PCT } from './interference.js';
 import { fmt, fmtBytes } from './scenario.js';
 import type { CompareResult, RunReport, ScenarioResult } from './types.js';
 
@@ -25,22 +26,22 @@ function latencyTable(rs: ScenarioResult[]): string {
     const l = r.latency;
     const d = r.daemon?.[0];
     const own = d ? `${fmt(d.p50)} / ${fmt(d.p95)} (${d.source}, n=${d.count})` : '-';
-    return [fmtBytes(Number(r.params.size ?? 0)), String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(l?.max), own, fmt(r.figures.daemonsCpuPct, '%'), fmt(r.figures.benchCpuPct, '%'), target(r), status(r)];
+    return [fmtBytes(Number(r.params.size ?? 0)), String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(l?.max), own, fmt(r.figures.daemonsCpuPct, '%'), fmt(r.figures.benchCpuPct, '%'), fmt(r.figures.otherCpuPct, '%'), target(r), status(r)];
   });
-  return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'bench CPU', 'target', 'status'], rows);
+  return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'bench CPU', 'others CPU', 'target', 'status'], rows);
 }
 
 function otherTable(rs: ScenarioResult[]): string {
   return table(
-    ['scenario', 'what', 'result', 'target', 'status'],
-    rs.map((r) => [r.id, r.title, r.summary, target(r), status(r)]),
+    ['scenario', 'what', 'result', 'others CPU', 'target', 'status'],
+    rs.map((r) => [r.id, r.title, r.summary, fmt(r.figures.otherCpuPct, '%'), target(r), status(r)]),
   );
 }
 
 function compareTable(entangled: ScenarioResult | undefined, cs: CompareResult[]): string {
   const l = entangled?.latency;
   const rows = [
-    ['entangled', `${entangled?.params.nodes ?? '?'} nodes, ZeroMQ on loopback`, String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(entangled?.figures.daemonsCpuPct, '%'), '1', '1', entangled ? status(entangled) : 'not run'],
+    ['entangled', `${entangled?.params.nodes ?? '?'} nodes, ZeroMQ on loopback`, String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(entangled?.figures.daemonsCpuPct, '%'), fmt(entangled?.figures.otherCpuPct, '%'), '1', '1', entangled ? status(entangled) : 'not run'],
     ...cs.map((c) => [
       `${c.tool}${c.version ? ` ${c.version}` : ''}`,
       c.command,
@@ -49,12 +50,13 @@ function compareTable(entangled: ScenarioResult | undefined, cs: CompareResult[]
       fmt(c.latency?.p95),
       fmt(c.latency?.p99),
       fmt(c.cpuPct, '%'),
+      fmt(c.otherCpuPct, '%'),
       fmt(c.ratioP50, '×'),
       fmt(c.ratioP95, '×'),
       status(c),
     ]),
   ];
-  return table(['tool', 'how it ran', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU', 'p50 vs entangled', 'p95 vs entangled', 'status'], rows);
+  return table(['tool', 'how it ran', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU', 'others CPU', 'p50 vs entangled', 'p95 vs entangled', 'status'], rows);
 }
 
 export function renderReport(r: RunReport): string {
@@ -62,6 +64,12 @@ export function renderReport(r: RunReport): string {
   const commit = r.git.commit ? `${r.git.commit.slice(0, 10)}${r.git.dirty ? ' (src/ has uncommitted changes)' : ''}` : 'unknown commit';
   out.push(`entangled bench, ${r.mode} run, ${r.date}, ${r.options.nodes} nodes, ${commit}`);
   out.push(`machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memGiB} GiB, ${r.machine.kernel}, Node ${r.machine.node}; load average ${r.load.start.join(' ')} at the start, ${r.load.end.join(' ')} at the end; took ${fmt(r.totalMs / 1000)} s`);
+  const busy = [...r.scenarios.map((s) => [s.id, s.figures.otherCpuPct] as const), ...r.compare.map((c) => [`${c.tool} (${c.variant})`, c.otherCpuPct] as const)].filter(
+    ([, pct]) => (pct ?? 0) > BUSY_PCT,
+  );
+  if (busy.length) {
+    out.push(`warning: other processes used more than ${BUSY_PCT}% of a core during ${busy.map(([id, pct]) => `${id} (${pct}%)`).join(', ')}: those figures are disturbed`);
+  }
   const lat = r.scenarios.filter((s) => s.id.startsWith('latency-'));
   const other = r.scenarios.filter((s) => !s.id.startsWith('latency-'));
   if (lat.length) {

@@ -5,6 +5,7 @@
  */
 import { fmtSeconds, ScenarioContext } from './context.js';
 import type { Outcome, Scenario } from './scenario.js';
+import { BUSY_PCT, OtherLoad } from './interference.js';
 import { round } from './stats.js';
 import type { Options, ScenarioResult } from './types.js';
 
@@ -23,6 +24,7 @@ export async function runScenario(s: Scenario, opts: Options): Promise<ScenarioR
   const budget = s.budgetMs(opts);
   const timer = setTimeout(() => ctx.fail(new Error(`the scenario's time budget of ${fmtSeconds(budget)} ran out`)), budget);
   ctx.progress(`started (budget ${fmtSeconds(budget)})`);
+  const otherLoad = new OtherLoad();
   let reason: string | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -36,6 +38,7 @@ export async function runScenario(s: Scenario, opts: Options): Promise<ScenarioR
     const diag = await ctx.diagnostics();
     if (diag) reason += `; ${diag}`;
   } finally {
+    out.figures.otherCpuPct = otherLoad.pct();
     clearTimeout(timer);
     ctx.fail(new Error('the scenario ended')); // whatever is still waiting stops now
     await ctx.cleanup();
@@ -43,6 +46,7 @@ export async function runScenario(s: Scenario, opts: Options): Promise<ScenarioR
   }
   const durationMs = round(performance.now() - started, 0);
   ctx.progress(reason ? `FAILED after ${fmtSeconds(durationMs)}: ${reason}` : `done in ${fmtSeconds(durationMs)}`);
+  if ((out.figures.otherCpuPct ?? 0) > BUSY_PCT) ctx.progress(`other processes used ${out.figures.otherCpuPct}% of a core meanwhile: its figures are disturbed`);
   const result: ScenarioResult = {
     id: s.id,
     title: s.title,

@@ -81,6 +81,8 @@ export interface CompareResult {
   latency?: Summary;
   /** CPU of the tool (and its reaped children) while the samples ran, in % of one core. */
   cpuPct: number | null;
+  /** CPU of every process outside the bench's tree meanwhile, in % of one core (disturbance). */
+  otherCpuPct: number | null;
   /** Tool p50 / entangled p50 and p95 / p95 (1 KiB): above 1 means entangled is faster. */
   ratioP50: number | null;
   ratioP95: number | null;
