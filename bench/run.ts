@@ -56,7 +56,7 @@ async function main(): Promise<number> {
   if (interrupted) return 130;
   const ran = [...report.scenarios, ...report.compare.filter((c) => c.status !== 'missing')];
   const failed = ran.filter((s) => s.status === 'failed').length;
-  console.log(`bench: ${ran.length - failed} passed, ${failed} failed`);
+  console.log(`bench: ${ran.length - failed} of ${ran.length} scenarios ran, ${failed} failed`);
   if (failed > 0 && opts.strict) {
     console.error(`bench: ${failed} scenario(s) failed (--strict${opts.quick ? ', implied by --quick' : ''})`);
     return 1;
