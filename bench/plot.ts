@@ -60,7 +60,8 @@ export function seriesOf(r: RunReport): Series[] {
 export function renderCdf(r: RunReport): string {
   const series = seriesOf(r);
   const all = series.flatMap((s) => s.samples).filter((v) => v > 0);
-  const lo = all.length ? 10 ** Math.floor(Math.log10(Math.min(...all))) : 0.1;
+  const minRaw = all.length ? Math.min(...all) : 1;
+  const lo = ticks(minRaw / 10, minRaw).filter((t) => t <= minRaw).pop() ?? minRaw;
   const hiRaw = all.length ? Math.max(...all) : 100;
   const hi = ticks(lo, hiRaw * 10).find((t) => t >= hiRaw) ?? hiRaw;
   const pw = W - M.left - M.right;
