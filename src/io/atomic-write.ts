@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 
@@ -113,10 +113,7 @@ export async function atomicWriteStream(
   fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  const keep = keepOf(await stat(target).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return null;
-    throw err;
-  }));
+  const keep = keepOf(statOrNull(target));
   const tmp = tempPathFor(target);
   const fh = await open(tmp, 'wx', 0o600);
   let renamed = false;

@@ -193,7 +193,9 @@ export class EntangledNode implements NodeView, NodeActions {
       void entry.queue.push(async () => {
         entry.scanQueued = false;
         const snap = await this.#scan(entry);
-        if (verify && !this.#stopping) this.#scheduleVerify(entry, snap?.sig ?? 'absent');
+        // The event of our own rename (the file is exactly what we wrote) needs no second look.
+        const echo = snap !== null && snap !== undefined && snap.sig === entry.statSig && snap.md5 === entry.known;
+        if (verify && !echo && !this.#stopping) this.#scheduleVerify(entry, snap?.sig ?? 'absent');
       });
     });
   }
