@@ -63,6 +63,7 @@ export class EntangledNode implements NodeView, NodeActions {
   #ownSum: string | null = null;
   #timers: NodeJS.Timeout[] = [];
   #sweeps = 0;
+  #lastTick = 0;
   #stopping = false;
 
   constructor(settings: Settings, log: Logger) {
@@ -124,6 +125,7 @@ export class EntangledNode implements NodeView, NodeActions {
       link.subscriber.start((bytes) => this.#onMessage(link, bytes));
     }
     await this.#watcher.start();
+    this.#lastTick = Date.now();
     this.#timers.push(setInterval(() => this.#tick(), this.#hbMs));
     this.#timers.push(setInterval(() => this.#sweep(), SWEEP_MS));
     this.#publishHeartbeat();
@@ -759,8 +761,13 @@ export class EntangledNode implements NodeView, NodeActions {
     if (this.#stopping) return;
     this.#publishHeartbeat();
     const now = Date.now();
+    // After a stall of this node's own (a frozen process, a long pause) the peers' silence is
+    // ours: count it from now, so that the frames queued meanwhile are read before judging.
+    const stalled = now - this.#lastTick > this.#hbMs * 2;
+    this.#lastTick = now;
     for (const link of this.#peers.values()) {
       if (!link.connected) continue;
+      if (stalled) link.lastSeen = Math.max(link.lastSeen ?? now, now);
       if (link.lastSeen !== null && now - link.lastSeen > this.settings.peerTimeoutMs) {
         link.connected = false;
         this.#changed();

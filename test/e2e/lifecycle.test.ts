@@ -110,6 +110,27 @@ describe('lifecycle', () => {
   });
 });
 
+describe('a node that was itself frozen', () => {
+  it('does not declare its peer lost when it resumes (the peer kept sending)', async () => {
+    const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' } });
+    const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+    try {
+      a.proc.kill('SIGSTOP');
+      // beta sees alpha silent past peerTimeoutMs (1 s) and rightly declares it lost.
+      await b.waitLog((l) => l.msg === 'peer lost' && l.peer === 'alpha', 'beta loses alpha', 5000);
+      a.proc.kill('SIGCONT');
+      await b.waitLog((l) => l.msg === 'peer back' && l.peer === 'alpha', 'alpha back at beta', 5000);
+      await a.waitStatus('app.conf', 'aligned');
+      writeFileSync(a.file('app.conf'), 'after the freeze\n');
+      await waitFor('beta gets the change', () => md5File(b.file('app.conf')) === md5('after the freeze\n'));
+      assert.equal(a.logs.filter((l) => l.msg === 'peer lost').length, 0, 'alpha declared a live peer lost');
+    } finally {
+      a.proc.kill('SIGCONT');
+      await stopAll([a, b], root);
+    }
+  });
+});
+
 describe('configuration errors exit 2 with one line naming the key or path', () => {
   const dir = tempDir();
   mkdirSync(path.join(dir, 'sub'));
