@@ -49,3 +49,11 @@ export function fmt(n: number | null | undefined, unit = ''): string {
   const s = Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
   return `${s}${unit}`;
 }
+
+/** "alpha 153, beta 123": the peakRssMiB_<node> figures of a scenario, in MiB. */
+export function peakRss(figures: Record<string, number | null | undefined>): string {
+  return Object.entries(figures)
+    .filter(([k]) => k.startsWith('peakRssMiB_'))
+    .map(([k, v]) => `${k.slice('peakRssMiB_'.length)} ${fmt(v)}`)
+    .join(', ');
+}

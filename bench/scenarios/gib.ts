@@ -11,7 +11,7 @@ import { FolderWatch } from '../arrival.js';
 import { BenchCluster } from '../cluster.js';
 import { within, type ScenarioContext } from '../context.js';
 import { memory } from '../proc.js';
-import { fmt, fmtBytes, meets, type Outcome, type Scenario } from '../scenario.js';
+import { fmt, peakRss, fmtBytes, meets, type Outcome, type Scenario } from '../scenario.js';
 import { round } from '../stats.js';
 
 const FILE = 'big.dat';
@@ -79,10 +79,7 @@ export const gib: Scenario = {
   },
   describe(r) {
     const f = r.figures;
-    const rss = Object.entries(f)
-      .filter(([k]) => k.startsWith('peakRssMiB_'))
-      .map(([k, v]) => `${k.slice('peakRssMiB_'.length)} ${fmt(v)}`)
-      .join(', ');
+    const rss = peakRss(f);
     const speed = r.status === 'ok' ? `${fmt(f.MBps)} MB/s end to end (${fmt(f.transferMs)} ms)` : 'did not arrive';
     return `${fmtBytes(Number(r.params.bytes))}: ${speed}; peak RSS MiB: ${rss || '-'}`;
   },

@@ -7,7 +7,7 @@ import type { RunningNode } from '../../test/helpers/cluster.js';
 import { BenchCluster, isAligned, state } from '../cluster.js';
 import { until, type ScenarioContext } from '../context.js';
 import { memory } from '../proc.js';
-import { fmt, meets, type Outcome, type Scenario } from '../scenario.js';
+import { fmt, peakRss, meets, type Outcome, type Scenario } from '../scenario.js';
 import { round } from '../stats.js';
 import { fileNames } from './burst.js';
 
@@ -66,10 +66,7 @@ export const startup: Scenario = {
   },
   describe(r) {
     const f = r.figures;
-    const rss = Object.entries(f)
-      .filter(([k]) => k.startsWith('peakRssMiB_'))
-      .map(([k, v]) => `${k.slice('peakRssMiB_'.length)} ${fmt(v)}`)
-      .join(', ');
+    const rss = peakRss(f);
     return `${r.params.files} files: all aligned on every node ${fmt(f.alignedMs)} ms after spawn (state polled every ${r.params.pollMs} ms); peak RSS MiB: ${rss || '-'}`;
   },
   target(r) {
