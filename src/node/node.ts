@@ -29,6 +29,8 @@ const SWEEP_MS = 5000;
 /** Every this many sweeps, small files are re-hashed whatever their stat says. */
 const FULL_SWEEP_EVERY = 12;
 const FULL_SWEEP_MAX_BYTES = 1024 * 1024;
+/** Writes closer together than this are a burst: they go through the thread pool. */
+const BURST_GAP_MS = 25;
 /** The largest copies `diff` compares (each side is held in memory). */
 const DIFF_MAX_BYTES = 16 * 1024 * 1024;
 /** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
@@ -58,6 +60,7 @@ export class EntangledNode implements NodeView, NodeActions {
   /** Change frames received and not yet taken up, and writes in progress (burst detection). */
   #inbound = 0;
   #applying = 0;
+  #lastApplyAt = 0;
   readonly #listeners = new Set<() => void>();
   #learn = 0;
   #ownSum: string | null = null;
@@ -513,9 +516,11 @@ export class EntangledNode implements NodeView, NodeActions {
     const created = entry.local.md5 === null;
     const size = content instanceof Uint8Array ? content.length : content.size;
     const precondition = check ? () => this.#holds(entry, expected) : undefined;
-    // One change alone is written on the main thread (latency); in a burst the thread pool
-    // overlaps the fsyncs (throughput).
-    const sync = this.#inbound === 0 && this.#applying === 0;
+    // One change alone is written on the main thread (latency); in a burst, i.e. with other
+    // changes waiting, being written or just written, the thread pool overlaps the fsyncs.
+    const now = Date.now();
+    const sync = this.#inbound === 0 && this.#applying === 0 && now - this.#lastApplyAt > BURST_GAP_MS;
+    this.#lastApplyAt = now;
     entry.known = md5;
     this.#applying++;
     try {
@@ -761,17 +766,23 @@ export class EntangledNode implements NodeView, NodeActions {
     if (this.#stopping) return;
     this.#publishHeartbeat();
     const now = Date.now();
-    // After a stall of this node's own (a frozen process, a long pause) the peers' silence is
-    // ours: count it from now, so that the frames queued meanwhile are read before judging.
-    const stalled = now - this.#lastTick > this.#hbMs * 2;
+    // A stall of this node's own (a frozen process, a paused VM): a short one is not the peers'
+    // fault, so their silence counts from now; one long enough for them to have lost us is a
+    // disconnection on both sides, so that the digest exchange, not a late frame, decides what
+    // changed meanwhile.
+    const stallMs = now - this.#lastTick;
+    const stalled = stallMs > this.#hbMs * 2;
+    const away = stallMs > this.settings.peerTimeoutMs / 2;
     this.#lastTick = now;
     for (const link of this.#peers.values()) {
       if (!link.connected) continue;
-      if (stalled) link.lastSeen = Math.max(link.lastSeen ?? now, now);
-      if (link.lastSeen !== null && now - link.lastSeen > this.settings.peerTimeoutMs) {
+      if (stalled && !away) link.lastSeen = Math.max(link.lastSeen ?? now, now);
+      const silentMs = link.lastSeen === null ? 0 : now - link.lastSeen;
+      if (away || silentMs > this.settings.peerTimeoutMs) {
         link.connected = false;
         this.#changed();
-        link.log.warn({ silentMs: now - link.lastSeen }, 'peer lost');
+        if (away) link.log.warn({ stalledMs: stallMs }, 'peer lost: this node was stalled');
+        else link.log.warn({ silentMs }, 'peer lost');
         for (const entry of this.#files.values()) {
           const facts = entry.peers.get(link.spec.name);
           if (facts) facts.inFlight = null;
@@ -781,6 +792,26 @@ export class EntangledNode implements NodeView, NodeActions {
       if (link.needsConnectExchange) void this.#exchange(link);
       this.#retransmit(link, now);
     }
+    // Whatever was written to our files while we were stalled must be in our digests before any
+    // peer is heard again (its frames are read after this callback): re-read them now.
+    if (away) for (const entry of this.#files.values()) this.#rescanNow(entry);
+  }
+
+  /** Re-reads a small file right now (outside its queue when the queue is idle), else queues it. */
+  #rescanNow(entry: FileEntry): void {
+    if (!entry.queue.idle || entry.scanQueued) {
+      this.#touch(entry, false);
+      return;
+    }
+    let snap;
+    try {
+      snap = readSnapshotSync(entry.spec.path);
+    } catch {
+      this.#touch(entry, false);
+      return;
+    }
+    if (snap === undefined) this.#touch(entry, false);
+    else this.#onSnapshot(entry, snap);
   }
 
   /** Re-sends changes a connected peer has not confirmed within a heartbeat. */

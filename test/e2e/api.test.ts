@@ -74,6 +74,7 @@ describe('management API between two real nodes', () => {
     writeFileSync(a.file('app.conf'), 'alpha side\n');
     chmodSync(a.file('app.conf'), 0o640);
     writeFileSync(b.file('app.conf'), 'beta side\n');
+    await a.waitHashed('app.conf', 'alpha side\n');
     b.proc.kill('SIGCONT');
     await a.waitStatus('app.conf', 'split-brain');
     await b.waitStatus('app.conf', 'split-brain');

@@ -37,6 +37,7 @@ it('the status page shows a split-brain live, and its Force button resolves it (
     await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
     writeFileSync(a.file('app.conf'), 'alpha wins? no\n');
     writeFileSync(b.file('app.conf'), 'beta wins\n');
+    await a.waitHashed('app.conf', 'alpha wins? no\n');
     b.proc.kill('SIGCONT');
     const row = page.locator('tr[data-name="app.conf"]');
     await page.locator('tr[data-name="app.conf"][data-status="split-brain"]').waitFor({ timeout: 10000 });

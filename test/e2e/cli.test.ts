@@ -58,6 +58,7 @@ describe('entangled status, force and diff against real nodes', () => {
     await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
     writeFileSync(a.file('app.conf'), 'v0\nalpha line\n');
     writeFileSync(b.file('app.conf'), 'v0\nbeta line\n');
+    await a.waitHashed('app.conf', 'v0\nalpha line\n');
     b.proc.kill('SIGCONT');
     await a.waitStatus('app.conf', 'split-brain');
     const r = await runCli(['diff', '--api', a.api, '--file', 'app.conf']);

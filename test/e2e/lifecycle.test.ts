@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { stringify } from 'yaml';
@@ -111,19 +111,26 @@ describe('lifecycle', () => {
 });
 
 describe('a node that was itself frozen', () => {
-  it('does not declare its peer lost when it resumes (the peer kept sending)', async () => {
+  it('treats the freeze as a disconnection on both sides: edits made meanwhile are a split-brain, nothing overwritten', async () => {
     const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' } });
     const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
     try {
       a.proc.kill('SIGSTOP');
-      // beta sees alpha silent past peerTimeoutMs (1 s) and rightly declares it lost.
       await b.waitLog((l) => l.msg === 'peer lost' && l.peer === 'alpha', 'beta loses alpha', 5000);
+      // Both copies change while alpha is frozen; alpha only sees its own edit after it resumes.
+      writeFileSync(a.file('app.conf'), 'alpha, edited while frozen\n');
+      writeFileSync(b.file('app.conf'), 'beta, edited meanwhile\n');
+      await waitFor('beta hashed its edit', async () => (await b.state()).files[0]!.md5 === md5('beta, edited meanwhile\n'));
       a.proc.kill('SIGCONT');
-      await b.waitLog((l) => l.msg === 'peer back' && l.peer === 'alpha', 'alpha back at beta', 5000);
-      await a.waitStatus('app.conf', 'aligned');
-      writeFileSync(a.file('app.conf'), 'after the freeze\n');
-      await waitFor('beta gets the change', () => md5File(b.file('app.conf')) === md5('after the freeze\n'));
-      assert.equal(a.logs.filter((l) => l.msg === 'peer lost').length, 0, 'alpha declared a live peer lost');
+      const lost = await a.waitLog((l) => /^peer lost/.test(l.msg) && l.peer === 'beta', 'alpha drops beta after its own stall', 5000);
+      assert.equal(typeof lost.stalledMs, 'number');
+      await a.waitStatus('app.conf', 'split-brain');
+      await b.waitStatus('app.conf', 'split-brain');
+      assert.equal(readFileSync(a.file('app.conf'), 'utf8'), 'alpha, edited while frozen\n');
+      assert.equal(readFileSync(b.file('app.conf'), 'utf8'), 'beta, edited meanwhile\n');
+      // And they are in reach again: a new change resolves it.
+      writeFileSync(a.file('app.conf'), 'resolved\n');
+      await waitFor('beta takes the resolution', () => md5File(b.file('app.conf')) === md5('resolved\n'));
     } finally {
       a.proc.kill('SIGCONT');
       await stopAll([a, b], root);

@@ -199,6 +199,12 @@ export class RunningNode {
     }, timeoutMs, 20);
   }
 
+  /** Waits until the node has read (hashed) its copy of `name` holding `content`. */
+  async waitHashed(name: string, content: string | Buffer, timeoutMs = 5000): Promise<void> {
+    const want = md5(content);
+    await waitFor(`${this.def.name} hashed ${name}`, async () => (await this.state()).files.find((f) => f.name === name)?.md5 === want, timeoutMs, 10);
+  }
+
   async waitLog(pred: (l: LogLine) => boolean, what: string, timeoutMs = 8000): Promise<LogLine> {
     return waitFor(`${this.def.name} logs ${what}`, () => this.logs.find(pred), timeoutMs);
   }
