@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { Md5 } from '../core/types.js';
 
@@ -25,8 +25,18 @@ export function md5Of(data: Uint8Array): Md5 {
   return createHash('md5').update(data).digest('hex');
 }
 
-export function sigOf(st: Pick<Stats, 'ino' | 'size'> & { mtimeNs: bigint; ctimeNs: bigint }): string {
+/** Identity of a file as read: inode, size, mtime and ctime in nanoseconds. */
+export function sigOf(st: Pick<BigIntStats, 'ino' | 'size' | 'mtimeNs' | 'ctimeNs'>): string {
   return `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/** The identity of the file at `file` now (one synchronous stat), or 'absent'. */
+export function statSig(file: string): string {
+  try {
+    return sigOf(statSync(file, { bigint: true }));
+  } catch {
+    return 'absent';
+  }
 }
 
 const ABSENT = new Set(['ENOENT', 'EISDIR', 'ENOTDIR']);
@@ -64,7 +74,7 @@ export function readSnapshotSync(file: string): Snapshot | null | undefined {
       got += n;
     }
     const data = got === buf.length ? buf : Buffer.from(buf.subarray(0, got));
-    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) }) };
+    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf(st) };
   } finally {
     closeSync(fd);
   }
@@ -101,7 +111,7 @@ async function streamSnapshot(file: string, cache?: HashCache | null): Promise<S
   }
   try {
     const st = await fh.stat({ bigint: true });
-    const sig = sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) });
+    const sig = sigOf(st);
     const mtimeMs = Number(st.mtimeMs);
     if (cache && cache.sig === sig) return { md5: cache.md5, size: Number(st.size), mtimeMs, data: null, sig };
     const hash = createHash('md5');
@@ -115,7 +125,7 @@ async function streamSnapshot(file: string, cache?: HashCache | null): Promise<S
     }
     // The identity after reading: a write during the read changes ctime, so the next look re-hashes.
     const after = await fh.stat({ bigint: true });
-    return { md5: hash.digest('hex'), size, mtimeMs, data: null, sig: sigOf({ ...after, ino: Number(after.ino), size: Number(after.size) }) === sig ? sig : 'moving' };
+    return { md5: hash.digest('hex'), size, mtimeMs, data: null, sig: sigOf(after) === sig ? sig : 'moving' };
   } finally {
     await fh.close();
   }

@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { decideIncoming, decideLocal, isSuperseded, reconcileOnConnect, rememberVersion, supersededVersions } from '../core/decide.js';
 import { ConfigError, EntangledError, errorText } from '../core/errors.js';
-import { LIMITS, type ChangeFrame, type DigestsReply, type Frame, type HaveFrame, type HeartbeatFrame, type Reply, type Request, type TakeRequest } from '../core/frame.js';
+import { LIMITS, type ChangeFrame, type ContentReply, type DigestsReply, type Frame, type HaveFrame, type HeartbeatFrame, type Reply, type Request, type TakeRequest } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { Md5, PeerStatus } from '../core/types.js';
 import { atomicWrite, atomicWriteStream, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
 import { Journal } from '../io/journal.js';
-import { readRange, readSnapshot, readSnapshotSync, sigOf, type Snapshot } from '../io/snapshot.js';
+import { readRange, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type Snapshot } from '../io/snapshot.js';
 import { Watcher } from '../io/watcher.js';
 import type { Logger } from '../log.js';
 import { decodeFrame } from '../net/codec.js';
@@ -28,7 +28,6 @@ const VERIFY_MS = 15;
 const SWEEP_MS = 5000;
 /** Every this many sweeps, small files are re-hashed whatever their stat says. */
 const FULL_SWEEP_EVERY = 12;
-const FULL_SWEEP_MAX_BYTES = 1024 * 1024;
 /** Writes closer together than this are a burst: they go through the thread pool. */
 const BURST_GAP_MS = 25;
 /** The largest copies `diff` compares (each side is held in memory). */
@@ -214,9 +213,7 @@ export class EntangledNode implements NodeView, NodeActions {
     entry.verifyTimer = setTimeout(() => {
       entry.verifyTimer = null;
       if (this.#stopping) return;
-      void statSignature(entry.spec.path).then((now) => {
-        if (now !== sig && !this.#stopping) this.#touch(entry, true);
-      });
+      if (statSig(entry.spec.path) !== sig) this.#touch(entry, true);
     }, VERIFY_MS);
   }
 
@@ -264,16 +261,20 @@ export class EntangledNode implements NodeView, NodeActions {
     entry.lastSent = { prev: decision.prev, md5: decision.md5 };
     this.#remember(entry, decision.md5);
     this.#ownSum = null;
-    const now = Date.now();
-    for (const [peer, facts] of entry.peers) {
-      if (this.#peers.get(peer)?.connected) {
-        facts.inFlight = decision.md5;
-        facts.sentAt = now;
-        facts.publishedAt = now;
-      }
-    }
+    this.#markSent(entry, decision.md5);
     this.#publishChange(entry, decision.prev, snap);
     entry.log.info({ md5: decision.md5, prev: decision.prev, size: snap.size }, 'local change published');
+  }
+
+  /** Records `md5` as in flight to every peer in reach (but `except`), until it confirms. */
+  #markSent(entry: FileEntry, md5: Md5, except?: string): void {
+    const now = Date.now();
+    for (const [peer, facts] of entry.peers) {
+      if (peer === except || !this.#peers.get(peer)?.connected) continue;
+      facts.inFlight = md5;
+      facts.sentAt = now;
+      facts.publishedAt = now;
+    }
   }
 
   #publishChange(entry: FileEntry, prev: Md5 | null, snap: Snapshot): void {
@@ -550,7 +551,7 @@ export class EntangledNode implements NodeView, NodeActions {
     }
     if (created) entry.log.info({ md5 }, 'created listed file');
     entry.local = { md5, size, mtimeMs: st ? Number(st.mtimeMs) : Date.now() };
-    entry.statSig = st ? sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) }) : '';
+    entry.statSig = st ? sigOf(st) : '';
     entry.hash = st && size > LIMITS.inline ? { sig: entry.statSig, md5 } : null;
     entry.error = null;
     entry.errorKind = null;
@@ -840,10 +841,10 @@ export class EntangledNode implements NodeView, NodeActions {
     if (this.#stopping) return;
     const full = ++this.#sweeps % FULL_SWEEP_EVERY === 0;
     for (const entry of this.#files.values()) {
-      const sig = statSignatureSync(entry.spec.path);
+      const sig = statSig(entry.spec.path);
       const changed = sig !== entry.statSig;
       entry.statSig = sig;
-      if (changed || (full && entry.local.size <= FULL_SWEEP_MAX_BYTES) || entry.error !== null) this.#touch(entry, false);
+      if (changed || (full && entry.local.size <= SMALL_FILE_BYTES) || entry.error !== null) this.#touch(entry, false);
     }
   }
 
@@ -893,10 +894,16 @@ export class EntangledNode implements NodeView, NodeActions {
     return { peer: link.spec.name, direction, results };
   }
 
-  async #forcePull(link: PeerLink, entry: FileEntry): Promise<ForceResult> {
-    const base = { name: entry.spec.name, path: entry.spec.path };
+  /** The peer's whole content reply for a file (data null when it is large: pull chunks). */
+  async #pullContent(link: PeerLink, entry: FileEntry): Promise<ContentReply> {
     const reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
     if (reply.t !== 'content') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
+    return reply;
+  }
+
+  async #forcePull(link: PeerLink, entry: FileEntry): Promise<ForceResult> {
+    const base = { name: entry.spec.name, path: entry.spec.path };
+    const reply = await this.#pullContent(link, entry);
     if (reply.md5 === null) return { ...base, result: 'failed', md5: entry.local.md5, error: `peer "${link.spec.name}" has no such file` };
     const outcome = await this.#forceWrite(link, entry, reply.data ?? { link, size: reply.size }, reply.md5);
     if (outcome === 'failed') return { ...base, result: 'failed', md5: entry.local.md5, error: entry.error ?? 'write failed' };
@@ -944,17 +951,10 @@ export class EntangledNode implements NodeView, NodeActions {
     const written = await this.#apply(entry, null, content, md5, false);
     if (written !== 'written') return 'failed';
     this.#agree(link, entry, facts, md5);
-    const now = Date.now();
     entry.lastSent = { prev, md5 };
-    for (const [peer, f] of entry.peers) {
-      if (peer !== link.spec.name && this.#peers.get(peer)?.connected) {
-        f.inFlight = md5;
-        f.sentAt = now;
-        f.publishedAt = now;
-      }
-    }
+    this.#markSent(entry, md5, link.spec.name);
     const data = content instanceof Uint8Array ? Buffer.from(content.buffer, content.byteOffset, content.length) : null;
-    this.#publishChange(entry, prev, { md5, size: entry.local.size, mtimeMs: now, data, sig: entry.statSig });
+    this.#publishChange(entry, prev, { md5, size: entry.local.size, mtimeMs: entry.local.mtimeMs, data, sig: entry.statSig });
     return 'updated';
   }
 
@@ -963,8 +963,7 @@ export class EntangledNode implements NodeView, NodeActions {
     const link = this.#resolvePeer(peer);
     const entry = this.#resolveFile(file);
     this.#reachable(link);
-    const reply = await link.requester.request({ v: 1, t: 'pull', from: this.settings.node, name: entry.spec.name });
-    if (reply.t !== 'content') throw new EntangledError('PEER_UNREACHABLE', 'unexpected reply');
+    const reply = await this.#pullContent(link, entry);
     const local = await readSnapshot(entry.spec.path, entry.hash);
     const sizes = Math.max(local?.size ?? 0, reply.size);
     if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${entry.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
@@ -1029,22 +1028,4 @@ const mb = (bytes: number) => Math.round(bytes / 1048576);
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-function statSignatureSync(p: string): string {
-  try {
-    const st = statSync(p, { bigint: true });
-    return sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) });
-  } catch {
-    return 'absent';
-  }
-}
-
-async function statSignature(p: string): Promise<string> {
-  try {
-    const st = await stat(p, { bigint: true });
-    return sigOf({ ...st, ino: Number(st.ino), size: Number(st.size) });
-  } catch {
-    return 'absent';
-  }
 }

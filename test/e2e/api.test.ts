@@ -3,6 +3,7 @@ import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import {
   defineCluster,
+  diverge,
   md5,
   md5File,
   startCluster,
@@ -69,13 +70,8 @@ describe('management API between two real nodes', () => {
   });
 
   it('force pull resolves a split-brain: this node takes the peer\'s bytes, keeps its mode, both aligned', async () => {
-    b.proc.kill('SIGSTOP');
-    await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
-    writeFileSync(a.file('app.conf'), 'alpha side\n');
     chmodSync(a.file('app.conf'), 0o640);
-    writeFileSync(b.file('app.conf'), 'beta side\n');
-    await a.waitHashed('app.conf', 'alpha side\n');
-    b.proc.kill('SIGCONT');
+    await diverge(a, b, 'app.conf', 'alpha side\n', 'beta side\n');
     await a.waitStatus('app.conf', 'split-brain');
     await b.waitStatus('app.conf', 'split-brain');
 

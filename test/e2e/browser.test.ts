@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
 import { chromium } from 'playwright-core';
-import { defineCluster, md5, ROOT, startCluster, stopAll, waitFor, type RunningNode } from '../helpers/cluster.js';
+import { defineCluster, diverge, md5, ROOT, startCluster, stopAll, type RunningNode } from '../helpers/cluster.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -33,12 +33,7 @@ it('the status page shows a split-brain live, and its Force button resolves it (
     assert.match(await page.locator('#node').innerText(), /alpha/);
 
     // Make a split-brain while the page is open: the page follows /api/1/events.
-    b.proc.kill('SIGSTOP');
-    await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
-    writeFileSync(a.file('app.conf'), 'alpha wins? no\n');
-    writeFileSync(b.file('app.conf'), 'beta wins\n');
-    await a.waitHashed('app.conf', 'alpha wins? no\n');
-    b.proc.kill('SIGCONT');
+    await diverge(a, b, 'app.conf', 'alpha wins? no\n', 'beta wins\n');
     const row = page.locator('tr[data-name="app.conf"]');
     await page.locator('tr[data-name="app.conf"][data-status="split-brain"]').waitFor({ timeout: 10000 });
 

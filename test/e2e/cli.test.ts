@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { defineCluster, freePorts, md5, runCli, startCluster, stopAll, waitFor, type RunningNode } from '../helpers/cluster.js';
+import { defineCluster, diverge, freePorts, md5, runCli, startCluster, stopAll, type RunningNode } from '../helpers/cluster.js';
 
 describe('entangled status, force and diff against real nodes', () => {
   let root: string;
@@ -54,12 +54,7 @@ describe('entangled status, force and diff against real nodes', () => {
   });
 
   it('diff prints the unified diff between the two copies', async () => {
-    b.proc.kill('SIGSTOP');
-    await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
-    writeFileSync(a.file('app.conf'), 'v0\nalpha line\n');
-    writeFileSync(b.file('app.conf'), 'v0\nbeta line\n');
-    await a.waitHashed('app.conf', 'v0\nalpha line\n');
-    b.proc.kill('SIGCONT');
+    await diverge(a, b, 'app.conf', 'v0\nalpha line\n', 'v0\nbeta line\n');
     await a.waitStatus('app.conf', 'split-brain');
     const r = await runCli(['diff', '--api', a.api, '--file', 'app.conf']);
     assert.equal(r.code, 0, r.stderr);

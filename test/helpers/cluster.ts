@@ -268,6 +268,19 @@ export async function stopAll(nodes: RunningNode[], root?: string): Promise<void
   if (root) rmSync(root, { recursive: true, force: true });
 }
 
+/**
+ * Makes both copies of `name` differ while `b` is stopped (SIGSTOP) long enough for `a` to lose
+ * it, waits until `a` has hashed its side, then resumes `b`: a split-brain the nodes will find.
+ */
+export async function diverge(a: RunningNode, b: RunningNode, name: string, mine: string, theirs: string): Promise<void> {
+  b.proc.kill('SIGSTOP');
+  await waitFor(`${a.def.name} loses ${b.def.name}`, async () => !(await a.state()).peers.find((p) => p.name === b.def.name)!.connected, 5000);
+  writeFileSync(a.file(name), mine);
+  writeFileSync(b.file(name), theirs);
+  await a.waitHashed(name, mine);
+  b.proc.kill('SIGCONT');
+}
+
 /** Runs the CLI to completion and returns its exit code and output. */
 export function runCli(args: string[], timeoutMs = 10000, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
