@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
-import { configSchema, type FileSpec, type Settings } from './settings.js';
+import { configSchema, Z85_KEY_RE, type CurveKeys, type FileSpec, type Settings } from './settings.js';
 
 /** Renders a key path the way it is written in YAML: `peers[0].pub`. */
 function keyPath(parts: readonly PropertyKey[]): string {
@@ -41,7 +41,9 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
   const baseDir = path.dirname(configPath);
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    // An unknown key explains the rest (a misspelt key also leaves its real one "required").
+    const issues = parsed.error.issues;
+    const issue = issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0];
     throw new ConfigError(issue ? describeIssue(issue, raw) : 'invalid configuration');
   }
   const cfg = parsed.data;
@@ -50,14 +52,20 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
   cfg.peers.forEach((p, i) => {
     if (p.name === cfg.node) throw new ConfigError(`peers[${i}].name: "${p.name}" is this node's own name`);
     if (peerNames.has(p.name)) throw new ConfigError(`peers[${i}].name: two peers are named "${p.name}"`);
+    if (cfg.security && p.publicKey === undefined) {
+      throw new ConfigError(`peers[${i}].publicKey: is required when security.curve is set`);
+    }
     peerNames.add(p.name);
   });
+  const curve = cfg.security ? curveKeys(cfg.security.curve, baseDir) : null;
 
   const byPath = new Map<string, number>();
   const byName = new Map<string, number>();
   const files: FileSpec[] = cfg.files.map((entry, i) => {
     const written = typeof entry === 'string' ? entry : entry.path;
     const name = typeof entry === 'string' ? entry : (entry.name ?? entry.path);
+    const validate = typeof entry === 'string' ? null : (entry.validate ?? null);
+    const onApply = typeof entry === 'string' ? null : (entry.onApply ?? null);
     const abs = path.resolve(baseDir, written);
     const seenPath = byPath.get(abs);
     if (seenPath !== undefined) throw new ConfigError(`files[${i}]: ${abs} is listed twice (files[${seenPath}])`);
@@ -66,7 +74,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     byPath.set(abs, i);
     byName.set(name, i);
     checkFilePath(abs, i);
-    return Object.freeze({ name, path: abs });
+    return Object.freeze({ name, path: abs, validate, onApply });
   });
 
   return Object.freeze({
@@ -74,12 +82,47 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     node: cfg.node,
     api: Object.freeze({ ...cfg.api }),
     m2m: Object.freeze({ ...cfg.m2m }),
-    peers: Object.freeze(cfg.peers.map((p) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep }))),
+    peers: Object.freeze(
+      cfg.peers.map((p) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep, publicKey: p.publicKey ?? null })),
+    ),
     files: Object.freeze(files),
     stateDir: path.resolve(baseDir, cfg.stateDir),
     reconcile: cfg.reconcile,
     peerTimeoutMs: cfg.peerTimeoutMs,
+    security: curve ? Object.freeze({ curve }) : null,
+    backups: cfg.backups,
+    hooks: Object.freeze({
+      onPeerDown: cfg.hooks.onPeerDown ?? null,
+      onPeerUp: cfg.hooks.onPeerUp ?? null,
+      onSplitBrain: cfg.hooks.onSplitBrain ?? null,
+      timeoutMs: cfg.hooks.timeoutMs,
+    }),
   });
+}
+
+/** This node's key pair; a secret key file must exist, hold one Z85 key and be unreadable by others. */
+function curveKeys(c: { publicKey: string; secretKey?: string | undefined; secretKeyFile?: string | undefined }, baseDir: string): CurveKeys {
+  if (c.secretKey !== undefined) return Object.freeze({ publicKey: c.publicKey, secretKey: c.secretKey });
+  const file = path.resolve(baseDir, c.secretKeyFile ?? '');
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new ConfigError(`security.curve.secretKeyFile: ${file} is not a regular file`);
+    if ((st.mode & 0o004) !== 0) {
+      throw new ConfigError(`security.curve.secretKeyFile: ${file} is readable by others (chmod 600 it)`);
+    }
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`security.curve.secretKeyFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  // The file holds the key alone, or the `secretKey: …` line that `entangled keygen` prints.
+  const keys = text.split('\n').flatMap((line) => /^\s*(?:secretKey:\s*)?["']?([^\s"']+)["']?\s*$/.exec(line)?.[1] ?? []);
+  const secretKey = keys.length === 1 ? keys[0] : undefined;
+  if (!secretKey || !Z85_KEY_RE.test(secretKey)) {
+    throw new ConfigError(`security.curve.secretKeyFile: ${file} does not hold a 40-character Z85 secret key`);
+  }
+  return Object.freeze({ publicKey: c.publicKey, secretKey });
 }
 
 function checkFilePath(abs: string, i: number): void {

@@ -5,12 +5,33 @@ import { RECONCILE_MODES, type ReconcileMode } from '../core/types.js';
 export interface FileSpec {
   readonly name: string;
   readonly path: string;
+  /** Shell command run on the staged temp file (`{}` is its path) before it replaces the file. */
+  readonly validate: string | null;
+  /** Shell command run after a peer's version or a force was written. */
+  readonly onApply: string | null;
 }
 
 export interface PeerSpec {
   readonly name: string;
   readonly pub: string;
   readonly rep: string;
+  /** The peer's CURVE public key (Z85); required when security.curve is set. */
+  readonly publicKey: string | null;
+}
+
+/** This node's CURVE key pair (Z85 text), the secret read from its file at load time. */
+export interface CurveKeys {
+  readonly publicKey: string;
+  readonly secretKey: string;
+}
+
+/** Cluster-level alert commands. */
+export interface Hooks {
+  readonly onPeerDown: string | null;
+  readonly onPeerUp: string | null;
+  readonly onSplitBrain: string | null;
+  /** How long any hook (these and the files' validate/onApply) may run before it is killed. */
+  readonly timeoutMs: number;
 }
 
 /** The normalized, frozen configuration of one node. */
@@ -24,6 +45,11 @@ export interface Settings {
   readonly stateDir: string;
   readonly reconcile: ReconcileMode;
   readonly peerTimeoutMs: number;
+  /** CURVE on every ZeroMQ link, or null for unauthenticated links. */
+  readonly security: { readonly curve: CurveKeys } | null;
+  /** Previous versions kept per file in stateDir (0: none). */
+  readonly backups: number;
+  readonly hooks: Hooks;
 }
 
 export const DEFAULTS = {
@@ -34,6 +60,8 @@ export const DEFAULTS = {
   stateDir: '/var/lib/entangled',
   reconcile: 'manual',
   peerTimeoutMs: 3000,
+  backups: 5,
+  hookTimeoutMs: 30_000,
 } as const;
 
 const TCP_RE = /^tcp:\/\/(\*|\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/;
@@ -51,18 +79,30 @@ export function isZmqEndpoint(s: string): boolean {
 
 const endpoint = z.string().refine(isZmqEndpoint, { message: 'is not a ZeroMQ address (tcp://host:port, ipc://path)' });
 const nodeName = z.string().min(1).max(256).regex(/^[A-Za-z0-9_.-]+$/, { message: 'must be letters, digits, _ . -' });
-const notYet = (issue: string) =>
-  z.any().refine(() => false, { message: `is not supported by this version yet (${issue})` });
+/** A CURVE key in Z85 text: 40 characters for 32 bytes. */
+export const Z85_KEY_RE = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
+const curveKey = z.string().regex(Z85_KEY_RE, { message: 'must be a 40-character Z85 key (see `entangled keygen`)' });
+const command = z.string().trim().min(1, { message: 'must be a shell command' });
 
 const fileEntry = z.union([
   z.string().min(1),
   z.strictObject({
     path: z.string().min(1),
     name: z.string().min(1).max(4096).optional(),
-    validate: notYet('hooks and validation').optional(),
-    onApply: notYet('hooks and validation').optional(),
+    validate: command.optional(),
+    onApply: command.optional(),
   }),
 ]);
+
+const curveSchema = z
+  .strictObject({
+    publicKey: curveKey,
+    secretKey: curveKey.optional(),
+    secretKeyFile: z.string().min(1).optional(),
+  })
+  .refine((c) => (c.secretKey === undefined) !== (c.secretKeyFile === undefined), {
+    message: 'needs exactly one of secretKey and secretKeyFile',
+  });
 
 /** The YAML document's schema; unknown keys are rejected everywhere. */
 export const configSchema = z.strictObject({
@@ -83,7 +123,7 @@ export const configSchema = z.strictObject({
         name: nodeName,
         pub: endpoint,
         rep: endpoint,
-        publicKey: notYet('CURVE security').optional(),
+        publicKey: curveKey.optional(),
       }),
     )
     .min(1, { message: 'needs at least one peer' }),
@@ -91,9 +131,16 @@ export const configSchema = z.strictObject({
   stateDir: z.string().min(1).default(DEFAULTS.stateDir),
   reconcile: z.enum(RECONCILE_MODES).default(DEFAULTS.reconcile),
   peerTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULTS.peerTimeoutMs),
-  security: notYet('CURVE security').optional(),
-  backups: notYet('backups').optional(),
-  hooks: notYet('hooks').optional(),
+  security: z.strictObject({ curve: curveSchema }).optional(),
+  backups: z.number().int().min(0).max(1000).default(DEFAULTS.backups),
+  hooks: z
+    .strictObject({
+      onPeerDown: command.optional(),
+      onPeerUp: command.optional(),
+      onSplitBrain: command.optional(),
+      timeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULTS.hookTimeoutMs),
+    })
+    .default({ timeoutMs: DEFAULTS.hookTimeoutMs }),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -1,6 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSettings, settingsFromRaw } from '../../src/config/load.js';
@@ -68,8 +68,11 @@ describe('loadSettings: accepted configurations', () => {
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
-    assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878' }]);
-    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf') }]);
+    assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878', publicKey: null }]);
+    assert.equal(s.security, null);
+    assert.equal(s.backups, 5);
+    assert.deepEqual(s.hooks, { onPeerDown: null, onPeerUp: null, onSplitBrain: null, timeoutMs: 30_000 });
+    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null }]);
   });
 
   test('returns frozen settings', () => {
@@ -120,11 +123,11 @@ stateDir: state
     try {
       const s = loadSettings(file);
       assert.deepEqual(s.files, [
-        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf') },
-        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf') },
-        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf') },
-        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf') },
-        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf') },
+        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null },
+        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null },
+        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null },
+        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null },
+        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null },
       ]);
       assert.equal(s.stateDir, path.join(dir, 'state'));
     } finally {
@@ -148,7 +151,7 @@ stateDir: state
   test('accepts a listed file that does not exist when its folder does', () => {
     const { dir, file } = writeConfig(`node: alpha\n${PEERS}files:\n  - conf/not-yet.conf\n`);
     const s = loadSettings(file);
-    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf') }]);
+    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null }]);
   });
 
   const endpoints: Case<string, string>[] = [
@@ -161,6 +164,101 @@ stateDir: state
     test(`accepts a ZeroMQ endpoint: ${c.description}`, () => {
       const { file } = writeConfig(`node: alpha\npeers:\n  - name: beta\n    pub: "${c.given}"\n    rep: tcp://192.0.2.2:9878\n${FILES}`);
       assert.equal(loadSettings(file).peers[0]?.pub, c.expect);
+    });
+  }
+});
+
+// Two valid Z85 keys (generated with `entangled keygen`; they are only test data).
+const PUB_A = 'lkdR}QD:EAS=ZAY>NJ9jcIApSX}8XqR$xi.t2YU>';
+const SEC_A = 'R%c@y8:=OqmxXWJ!5HmczYb=IHvLyXU:9OxM}f#M';
+const PUB_B = 'Qr.1v</VaGkDsEADdXh4GV^tRKdS*1FoswP4ww[I';
+
+describe('loadSettings: security and operations keys', () => {
+  test('reads security.curve with an inline secret key and every peer key', () => {
+    const { file } = writeConfig(
+      `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+    );
+    const s = loadSettings(file);
+    assert.deepEqual(s.security, { curve: { publicKey: PUB_A, secretKey: SEC_A } });
+    assert.equal(s.peers[0]?.publicKey, PUB_B);
+    assert.ok(Object.isFrozen(s.security));
+  });
+
+  for (const [what, content] of [
+    ['the bare key', `${SEC_A}\n`],
+    ['the keygen output', `publicKey: "${PUB_A}"\nsecretKey: "${SEC_A}"\n`],
+  ] as const) {
+    test(`reads a secretKeyFile (mode 0600) holding ${what}, relative to the config folder`, () => {
+      const { dir, file } = writeConfig(
+        `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: alpha.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+      );
+      writeFileSync(path.join(dir, 'alpha.key'), content, { mode: 0o600 });
+      assert.equal(loadSettings(file).security?.curve.secretKey, SEC_A);
+    });
+  }
+
+  test('refuses a secretKeyFile readable by others, naming it', () => {
+    const { dir, file } = writeConfig(
+      `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: alpha.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+    );
+    writeFileSync(path.join(dir, 'alpha.key'), SEC_A);
+    chmodSync(path.join(dir, 'alpha.key'), 0o644);
+    assertConfigError(() => loadSettings(file), ['security.curve.secretKeyFile', '$DIR/alpha.key', 'readable by others'], dir);
+  });
+
+  test('reads per-file validate and onApply, backups and the cluster hooks', () => {
+    const { dir, file } = writeConfig(
+      `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    validate: "grep -q listen {}"\n    onApply: "echo applied"\n  - conf/other.conf\nbackups: 2\nhooks:\n  onPeerDown: "echo down"\n  onSplitBrain: "echo split"\n  timeoutMs: 500\n`,
+    );
+    const s = loadSettings(file);
+    assert.deepEqual(s.files, [
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied' },
+      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null },
+    ]);
+    assert.equal(s.backups, 2);
+    assert.deepEqual(s.hooks, { onPeerDown: 'echo down', onPeerUp: null, onSplitBrain: 'echo split', timeoutMs: 500 });
+  });
+
+  const rejected: Case<string, string[]>[] = [
+    {
+      description: 'a peer without publicKey when security.curve is set',
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n${PEERS}${FILES}`,
+      expect: ['peers[0].publicKey', 'required'],
+    },
+    {
+      description: 'security.curve with both secretKey and secretKeyFile',
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n    secretKeyFile: a.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+      expect: ['security.curve', 'exactly one'],
+    },
+    {
+      description: 'security.curve without a secret key',
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+      expect: ['security.curve', 'exactly one'],
+    },
+    {
+      description: 'a key that is not Z85',
+      given: `node: alpha\n${PEERS}    publicKey: "not a key"\n${FILES}`,
+      expect: ['peers[0].publicKey', 'Z85'],
+    },
+    {
+      description: 'a missing secretKeyFile',
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: absent.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+      expect: ['security.curve.secretKeyFile', '$DIR/absent.key', 'ENOENT'],
+    },
+    { description: 'an unknown key in security', given: `${MINIMAL}security:\n  tls: true\n`, expect: ['tls', 'security'] },
+    { description: 'negative backups', given: `${MINIMAL}backups: -1\n`, expect: ['backups'] },
+    { description: 'an unknown hook', given: `${MINIMAL}hooks:\n  onCoffee: "make coffee"\n`, expect: ['onCoffee', 'hooks'] },
+    { description: 'an empty hook command', given: `${MINIMAL}hooks:\n  onPeerUp: "  "\n`, expect: ['hooks.onPeerUp'] },
+    {
+      description: 'a validate command that is not a string',
+      given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    validate: 3\n`,
+      expect: ['files[0]'],
+    },
+  ];
+  for (const c of rejected) {
+    test(`rejects ${c.description}`, () => {
+      const { dir, file } = writeConfig(c.given);
+      assertConfigError(() => loadSettings(file), c.expect, dir);
     });
   }
 });
@@ -182,8 +280,8 @@ describe('settingsFromRaw(raw, configPath)', () => {
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf') },
-      { name: 'site', path: path.join(dir, 'conf', 'site.conf') },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null },
+      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null },
     ]);
   });
 
