@@ -5,7 +5,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isEntangledError } from '../core/errors.js';
 import { runDemo } from './demo.js';
 import { ApiError, type ApiTarget } from './http.js';
-import { runDiff, runForce, runStatus } from './operate.js';
+import { runKeygen } from './keygen.js';
+import { runDiff, runForce, runRestore, runStatus } from './operate.js';
 import { checkLevel, runStart } from './start.js';
 
 const API_OPTS = `  --api URL        the node's management API (default http://127.0.0.1:9876)
@@ -19,7 +20,9 @@ Usage:
   entangled status [--api URL] [--token T] [--json]    this node's state as a table (or raw JSON)
   entangled force  [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push]
   entangled diff   [--api URL] [--token T] --file NAME [--peer NAME]   what differs from the peer's copy
+  entangled restore [--api URL] [--token T] --file NAME [--md5 M]   put back a kept version (default: the newest)
   entangled demo [--log-level LEVEL]                   two nodes on loopback in a temp folder
+  entangled keygen                                     prints a new CURVE key pair
   entangled --help | --version
   entangled COMMAND --help
 
@@ -53,6 +56,21 @@ Shows what differs between this node's copy (---) and the peer's (+++), coloured
 ${API_OPTS}
   --file NAME      a listed file, by name or absolute path (required)
   --peer NAME      the peer (default: the only one)
+`,
+  restore: `Usage: entangled restore [--api URL] [--token T] --file NAME [--md5 M]
+
+Puts back a version of a file that this node kept before a peer's version or a force replaced
+it (see GET /api/1/backups); the restored content then replicates like any local change.
+${API_OPTS}
+  --file NAME      a listed file, by name or absolute path (required)
+  --md5 M          the kept version to put back (default: the newest)
+Exit 1 when no such version is kept.
+`,
+  keygen: `Usage: entangled keygen
+
+Prints a new CURVE key pair as YAML (publicKey and secretKey, Z85 text). Keep the secret key in
+a file only this node's user can read (security.curve.secretKeyFile) and give the public key to
+every peer (peers[].publicKey).
 `,
   demo: `Usage: entangled demo [--log-level LEVEL]
 
@@ -133,6 +151,15 @@ async function main(argv: string[]): Promise<number> {
     case 'force': {
       const v = parse(rest, { ...API_OPTIONS, file: { type: 'string', multiple: true }, peer: { type: 'string' }, push: { type: 'boolean' } });
       return runForce(target(v), { files: v.file, peer: v.peer, direction: v.push ? 'push' : 'pull' });
+    }
+    case 'keygen': {
+      parse(rest, {});
+      return runKeygen();
+    }
+    case 'restore': {
+      const v = parse(rest, { ...API_OPTIONS, file: { type: 'string' }, md5: { type: 'string' } });
+      if (!v.file) throw new UsageError('restore needs --file NAME');
+      return runRestore(target(v), v.file, v.md5);
     }
     case 'diff': {
       const v = parse(rest, { ...API_OPTIONS, file: { type: 'string' }, peer: { type: 'string' } });

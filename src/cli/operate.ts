@@ -71,3 +71,11 @@ export async function runDiff(target: ApiTarget, file: string, peer: string | un
   process.stdout.write(out.endsWith('\n') ? out : `${out}\n`);
   return 0;
 }
+
+/** `entangled restore`: puts back a kept version (the newest unless `md5` is given). */
+export async function runRestore(target: ApiTarget, file: string, md5: string | undefined): Promise<number> {
+  const body = md5 ? { file, md5 } : { file };
+  const r = await callApi<{ name: string; md5: string }>(target, '/api/1/restore', { method: 'POST', body, timeoutMs: 30_000 });
+  process.stdout.write(`${r.name}: restored ${r.md5}\n`);
+  return 0;
+}
