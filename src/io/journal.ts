@@ -1,8 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { Md5 } from '../core/types.js';
-import { atomicWrite } from './atomic-write.js';
+import { atomicWrite, isTempFor } from './atomic-write.js';
 
 const MD5_RE = /^[0-9a-f]{32}$/;
 /** How long a save waits for more records to join it. */
@@ -46,9 +46,25 @@ export class Journal {
     this.#log = log;
   }
 
-  /** Loads the journal; a missing one is empty, a corrupt one is a warning and empty. */
+  /**
+   * Loads the journal; a missing one is empty, a corrupt one is a warning and empty. First
+   * removes the journal's own temp files that a crash during a save left behind (stateDir is
+   * not among the listed files' folders that the node cleans; other nodes' temps are left alone).
+   */
   async load(): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true });
+    const dir = path.dirname(this.file);
+    await mkdir(dir, { recursive: true });
+    const base = path.basename(this.file);
+    for (const name of await readdir(dir)) {
+      if (!isTempFor(name, base)) continue;
+      const p = path.join(dir, name);
+      try {
+        await unlink(p);
+        this.#log.info({ path: p }, 'removed a temp file left by a crash');
+      } catch {
+        // Gone already, or not ours to remove.
+      }
+    }
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
