@@ -74,6 +74,8 @@ export interface NodeDef {
   dir: string;
   ports: NodePorts;
   configPath: string;
+  /** The address the test reaches this node's API on (default 127.0.0.1), e.g. in a network namespace. */
+  apiHost?: string;
 }
 
 export interface ClusterOptions {
@@ -171,7 +173,7 @@ export class RunningNode {
   }
 
   get api(): string {
-    return `http://127.0.0.1:${this.def.ports.api}`;
+    return `http://${this.def.apiHost ?? '127.0.0.1'}:${this.def.ports.api}`;
   }
 
   file(name: string): string {
@@ -232,9 +234,12 @@ export interface StateDoc {
 }
 
 /** Spawns `entangled start` for a node; resolves once its API answers. */
-export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string } = {}): Promise<RunningNode> {
+export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string; netns?: string } = {}): Promise<RunningNode> {
   const args = [CLI, 'start', '--config', def.configPath, '--log-level', 'debug'];
-  const proc = opts.umask
+  // `ip netns exec` execs the command in place: the child's pid is the node's (signals reach it).
+  const proc = opts.netns
+    ? spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : opts.umask
     ? spawn('sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const node = new RunningNode(def, proc);
