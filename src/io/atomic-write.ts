@@ -25,9 +25,24 @@ export class PreconditionFailed extends Error {
   }
 }
 
+/** Thrown when the validate step refused the staged content; the file was not replaced. */
+export class ValidationFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationFailed';
+  }
+}
+
 export interface AtomicWriteOptions {
+  /**
+   * Runs on the durable temp file (its path given) before the precondition; resolving to a
+   * message aborts the write with ValidationFailed, null lets it go on.
+   */
+  readonly validate?: (tempPath: string) => Promise<string | null>;
   /** Runs after the temp file is durable and just before the rename; false aborts the write. */
   readonly precondition?: () => boolean | Promise<boolean>;
+  /** Runs after the precondition held, just before the rename (keeps the old version); throwing aborts. */
+  readonly beforeRename?: () => void | Promise<void>;
   /**
    * Write a small file on the main thread (lowest latency for one change; the default). False
    * uses the thread pool, so that many writes' fsyncs overlap (throughput for a burst).
@@ -66,7 +81,7 @@ export async function atomicWrite(target: string, data: Uint8Array, opts: Atomic
     const tmp = writeTempSync(target, data);
     let renamed = false;
     try {
-      if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
+      await beforeRename(tmp, opts);
       // RACE: a local write landing between the precondition check and this rename is
       // replaced; the window is microseconds and the watcher then reports our bytes, not a change.
       renameSync(tmp, target);
@@ -78,6 +93,16 @@ export async function atomicWrite(target: string, data: Uint8Array, opts: Atomic
     return;
   }
   await atomicWriteStream(target, (append) => append(data), opts);
+}
+
+/** The steps between a durable temp file and its rename: validate, precondition, keep the old. */
+async function beforeRename(tmp: string, opts: AtomicWriteOptions): Promise<void> {
+  if (opts.validate) {
+    const refused = await opts.validate(tmp);
+    if (refused !== null) throw new ValidationFailed(refused);
+  }
+  if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
+  await opts.beforeRename?.();
 }
 
 /** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
@@ -139,7 +164,7 @@ export async function atomicWriteStream(
     } finally {
       await fh.close();
     }
-    if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
+    await beforeRename(tmp, opts);
     // RACE: as in atomicWrite, between the precondition and the rename.
     await rename(tmp, target);
     renamed = true;
