@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { curvePublicKey, isCurveKey } from '../net/curve-keys.js';
 import { configSchema, Z85_KEY_RE, type CurveKeys, type FileSpec, type Settings } from './settings.js';
 
 /** Renders a key path the way it is written in YAML: `peers[0].pub`. */
@@ -49,11 +50,19 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
   const cfg = parsed.data;
 
   const peerNames = new Set<string>();
+  const peerKeys = new Map<string, number>();
   cfg.peers.forEach((p, i) => {
     if (p.name === cfg.node) throw new ConfigError(`peers[${i}].name: "${p.name}" is this node's own name`);
     if (peerNames.has(p.name)) throw new ConfigError(`peers[${i}].name: two peers are named "${p.name}"`);
     if (cfg.security && p.publicKey === undefined) {
       throw new ConfigError(`peers[${i}].publicKey: is required when security.curve is set`);
+    }
+    if (p.publicKey !== undefined) {
+      // The key is how a connecting peer is recognised: it must name exactly one peer.
+      if (p.publicKey === cfg.security?.curve.publicKey) throw new ConfigError(`peers[${i}].publicKey: is this node's own key (security.curve.publicKey)`);
+      const seen = peerKeys.get(p.publicKey);
+      if (seen !== undefined) throw new ConfigError(`peers[${i}].publicKey: is also peers[${seen}].publicKey`);
+      peerKeys.set(p.publicKey, i);
     }
     peerNames.add(p.name);
   });
@@ -102,7 +111,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
 
 /** This node's key pair; a secret key file must exist, hold one Z85 key and be unreadable by others. */
 function curveKeys(c: { publicKey: string; secretKey?: string | undefined; secretKeyFile?: string | undefined }, baseDir: string): CurveKeys {
-  if (c.secretKey !== undefined) return Object.freeze({ publicKey: c.publicKey, secretKey: c.secretKey });
+  if (c.secretKey !== undefined) return matchingPair(c.publicKey, c.secretKey, 'secretKey');
   const file = path.resolve(baseDir, c.secretKeyFile ?? '');
   let text: string;
   try {
@@ -119,10 +128,18 @@ function curveKeys(c: { publicKey: string; secretKey?: string | undefined; secre
   // The file holds the key alone, or the `secretKey: …` line that `entangled keygen` prints.
   const keys = text.split('\n').flatMap((line) => /^\s*(?:secretKey:\s*)?["']?([^\s"']+)["']?\s*$/.exec(line)?.[1] ?? []);
   const secretKey = keys.length === 1 ? keys[0] : undefined;
-  if (!secretKey || !Z85_KEY_RE.test(secretKey)) {
+  if (!secretKey || !Z85_KEY_RE.test(secretKey) || !isCurveKey(secretKey)) {
     throw new ConfigError(`security.curve.secretKeyFile: ${file} does not hold a 40-character Z85 secret key`);
   }
-  return Object.freeze({ publicKey: c.publicKey, secretKey });
+  return matchingPair(c.publicKey, secretKey, `the secret key in ${file}`);
+}
+
+/** The key pair, once the secret is known to belong to the public key (X25519); `what` names the secret. */
+function matchingPair(publicKey: string, secretKey: string, what: string): CurveKeys {
+  if (curvePublicKey(secretKey) !== publicKey) {
+    throw new ConfigError(`security.curve: ${what} does not belong to publicKey ${publicKey} (use the two keys one \`entangled keygen\` printed)`);
+  }
+  return Object.freeze({ publicKey, secretKey });
 }
 
 function checkFilePath(abs: string, i: number): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { RECONCILE_MODES, type ReconcileMode } from '../core/types.js';
+import { isCurveKey } from '../net/curve-keys.js';
 
 /** One listed file: its cluster-wide name and its absolute local path. */
 export interface FileSpec {
@@ -81,7 +82,10 @@ const endpoint = z.string().refine(isZmqEndpoint, { message: 'is not a ZeroMQ ad
 const nodeName = z.string().min(1).max(256).regex(/^[A-Za-z0-9_.-]+$/, { message: 'must be letters, digits, _ . -' });
 /** A CURVE key in Z85 text: 40 characters for 32 bytes. */
 export const Z85_KEY_RE = /^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]{40}$/;
-const curveKey = z.string().regex(Z85_KEY_RE, { message: 'must be a 40-character Z85 key (see `entangled keygen`)' });
+const curveKey = z
+  .string()
+  .regex(Z85_KEY_RE, { message: 'must be a 40-character Z85 key (see `entangled keygen`)' })
+  .refine(isCurveKey, { message: 'is not a valid Z85 key (see `entangled keygen`)' });
 const command = z.string().trim().min(1, { message: 'must be a shell command' });
 
 const fileEntry = z.union([

@@ -1,13 +1,20 @@
 import { Reply as ZmqReply } from 'zeromq';
 import type { Reply, Request } from '../core/frame.js';
 import { decodeRequest, encode, MAX_MESSAGE_BYTES } from './codec.js';
+import { watchHandshakes, type ServerSecurity } from './curve.js';
 
 export type RequestHandler = (req: Request) => Promise<Reply>;
 
 /** Owns the REP socket: one loop, one request at a time, every request answered. */
 export class RequestReplier {
-  readonly #sock = new ZmqReply({ linger: 0, maxMessageSize: MAX_MESSAGE_BYTES, sendTimeout: 2000 });
+  readonly #sock: ZmqReply;
   #loop: Promise<void> | null = null;
+
+  /** `security`: the CURVE server's options and failure report when the node's links are secured. */
+  constructor(security: ServerSecurity | null = null) {
+    this.#sock = new ZmqReply({ linger: 0, maxMessageSize: MAX_MESSAGE_BYTES, sendTimeout: 2000, ...security?.options });
+    if (security) watchHandshakes(this.#sock, security);
+  }
 
   async bind(endpoint: string): Promise<void> {
     await this.#sock.bind(endpoint);

@@ -2,6 +2,7 @@ import { Request as ZmqRequest } from 'zeromq';
 import type { Reply, Request } from '../core/frame.js';
 import { EntangledError } from '../core/errors.js';
 import { decodeReply, encode, MAX_MESSAGE_BYTES } from './codec.js';
+import type { CurveClientOptions } from './curve.js';
 
 /**
  * Owns the REQ link to one peer's REP socket. Requests go one at a time through a queue; a
@@ -13,9 +14,11 @@ export class PeerRequester {
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
+  /** `curve`: the CURVE client options (the peer's key) when the node's links are secured. */
   constructor(
     readonly endpoint: string,
     readonly timeoutMs: number,
+    readonly curve: CurveClientOptions | null = null,
   ) {}
 
   #socket(): ZmqRequest {
@@ -27,6 +30,7 @@ export class PeerRequester {
         sendTimeout: this.timeoutMs,
         reconnectInterval: 100,
         reconnectMaxInterval: 1000,
+        ...this.curve,
       });
       this.#sock.connect(this.endpoint);
     }

@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import type { PeerSpec } from '../config/settings.js';
 import type { Md5 } from '../core/types.js';
 import type { Logger } from '../log.js';
+import type { LinkSecurity } from '../net/curve.js';
 import { PeerRequester } from '../net/requester.js';
-import { PeerSubscriber } from '../net/subscriber.js';
+import { PeerSubscriber, type HandshakeFailure } from '../net/subscriber.js';
+
+/** A peer that keeps refusing the handshake gets one warn line this often. */
+const REFUSED_WARN_EVERY_MS = 60_000;
 
 /** One peer: its sockets, its liveness and what it last reported of its digests. */
 export interface PeerLink {
@@ -22,12 +26,27 @@ export interface PeerLink {
   remoteSum: string | null;
 }
 
-export function createPeerLink(spec: PeerSpec, log: Logger, requestTimeoutMs: number): PeerLink {
+/** A peer's link, its sockets secured by `security` when the node has CURVE keys. */
+export function createPeerLink(spec: PeerSpec, log: Logger, requestTimeoutMs: number, security: LinkSecurity | null = null): PeerLink {
+  const peerLog = log.child({ peer: spec.name });
+  const curve = security?.client(spec) ?? null;
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  const onRefused = (failure: HandshakeFailure, message: string): void => {
+    const now = Date.now();
+    if (now - warnedAt < REFUSED_WARN_EVERY_MS) return;
+    warnedAt = now;
+    peerLog.warn(
+      { endpoint: spec.pub, error: message },
+      failure === 'auth'
+        ? 'the peer refused this node\'s CURVE key (is security.curve.publicKey listed as this node\'s publicKey in the peer\'s config?)'
+        : 'CURVE handshake with the peer failed (does the peer have security.curve set?)',
+    );
+  };
   return {
     spec,
-    log: log.child({ peer: spec.name }),
-    requester: new PeerRequester(spec.rep, requestTimeoutMs),
-    subscriber: new PeerSubscriber(spec.pub),
+    log: peerLog,
+    requester: new PeerRequester(spec.rep, requestTimeoutMs, curve),
+    subscriber: new PeerSubscriber(spec.pub, curve, onRefused),
     connected: false,
     epoch: null,
     lastSeen: null,

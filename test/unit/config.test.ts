@@ -197,6 +197,14 @@ describe('loadSettings: security and operations keys', () => {
     });
   }
 
+  test('refuses a secretKeyFile whose key does not belong to publicKey, naming the file', () => {
+    const { dir, file } = writeConfig(
+      `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_B}"\n    secretKeyFile: alpha.key\n${PEERS}    publicKey: "${PUB_A}"\n${FILES}`,
+    );
+    writeFileSync(path.join(dir, 'alpha.key'), SEC_A, { mode: 0o600 });
+    assertConfigError(() => loadSettings(file), ['security.curve', '$DIR/alpha.key', 'does not belong to publicKey'], dir);
+  });
+
   test('refuses a secretKeyFile readable by others, naming it', () => {
     const { dir, file } = writeConfig(
       `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: alpha.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
@@ -244,6 +252,26 @@ describe('loadSettings: security and operations keys', () => {
       description: 'a missing secretKeyFile',
       given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: absent.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
       expect: ['security.curve.secretKeyFile', '$DIR/absent.key', 'ENOENT'],
+    },
+    {
+      description: 'a secretKey that does not belong to publicKey',
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_B}"\n    secretKey: "${SEC_A}"\n${PEERS}    publicKey: "${PUB_A}"\n${FILES}`,
+      expect: ['security.curve', 'secretKey', 'does not belong to publicKey'],
+    },
+    {
+      description: 'a 40-character key whose Z85 groups overflow 32 bits',
+      given: `node: alpha\n${PEERS}    publicKey: "${'#'.repeat(40)}"\n${FILES}`,
+      expect: ['peers[0].publicKey', 'Z85'],
+    },
+    {
+      description: "a peer listed with this node's own public key",
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n${PEERS}    publicKey: "${PUB_A}"\n${FILES}`,
+      expect: ['peers[0].publicKey', 'own key'],
+    },
+    {
+      description: 'two peers with one public key',
+      given: `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n${PEERS}    publicKey: "${PUB_B}"\n  - name: gamma\n    pub: tcp://192.0.2.3:9877\n    rep: tcp://192.0.2.3:9878\n    publicKey: "${PUB_B}"\n${FILES}`,
+      expect: ['peers[1].publicKey', 'peers[0].publicKey'],
     },
     { description: 'an unknown key in security', given: `${MINIMAL}security:\n  tls: true\n`, expect: ['tls', 'security'] },
     { description: 'negative backups', given: `${MINIMAL}backups: -1\n`, expect: ['backups'] },
