@@ -13,12 +13,16 @@ import { bearerToken } from './auth.js';
 import { stateEvents } from './events.js';
 import { STATUS_PAGE } from './page.js';
 import {
+  BackupsQuerySchema,
+  BackupsSchema,
   DiffQuerySchema,
   DiffSchema,
   ErrorSchema,
   ForceBodySchema,
   ForceReportSchema,
   HealthSchema,
+  RestoreBodySchema,
+  RestoreSchema,
   StateSchema,
 } from './schemas.js';
 
@@ -27,6 +31,7 @@ const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
   NOT_FOUND: 404,
+  CONFLICT: 409,
   PEER_UNREACHABLE: 503,
   IO: 500,
   INTERNAL: 500,
@@ -71,9 +76,9 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
     },
   });
   if (opts.token) app.use('*', bearerToken(opts.token, OPEN));
-  // `curl -d '{…}'` sends JSON labelled as a form: read any force body as JSON (readForceBody
+  // `curl -d '{…}'` sends JSON labelled as a form: read any POST body as JSON (readJsonBody
   // checks it), so the only 4xx an operator meets is about the body itself.
-  app.use('/api/1/force', async (c, next) => {
+  app.use('/api/1/*', async (c, next) => {
     const type = c.req.header('content-type');
     if (c.req.method === 'POST' && type !== undefined && !/^application\/(.+\+)?json\b/i.test(type)) {
       const headers = new Headers(c.req.raw.headers);
@@ -109,8 +114,41 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       responses: { 200: json(ForceReportSchema, 'What happened to each file'), 400: errors[400], 401: errors[401], 503: errors[503] },
     }),
     async (c) => {
-      const body = await readForceBody(c);
+      const body = await readJsonBody(c, ForceBodySchema, {});
       return c.json((await view.force(body)) as z.infer<typeof ForceReportSchema>, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/1/backups',
+      tags: ['operations'],
+      summary: 'The versions of a file this node kept before a peer\'s version or a force replaced them',
+      request: { query: BackupsQuerySchema },
+      responses: { 200: json(BackupsSchema, 'Kept versions, newest first'), 400: errors[400], 401: errors[401] },
+    }),
+    async (c) => c.json((await view.backups(c.req.valid('query').file)) as z.infer<typeof BackupsSchema>, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/1/restore',
+      tags: ['operations'],
+      summary: 'Write a kept version back (atomically); it then replicates like any local change',
+      request: { body: { content: { 'application/json': { schema: RestoreBodySchema } }, required: true } },
+      responses: {
+        200: json(RestoreSchema, 'The version now in place'),
+        400: errors[400],
+        401: errors[401],
+        404: json(ErrorSchema, 'No such version is kept'),
+        409: json(ErrorSchema, 'The file changed while it was being restored'),
+      },
+    }),
+    async (c) => {
+      const body = await readJsonBody(c, RestoreBodySchema, undefined);
+      return c.json(await view.restore(body.file, body.md5), 200);
     },
   );
 
@@ -186,20 +224,22 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
 }
 
 /**
- * The force body is optional (a bare `curl -X POST` means every file, the only peer, pull):
- * an empty body is `{}`; anything else must be JSON matching ForceBodySchema.
+ * Reads a JSON body against `schema`. An empty body stands for `empty` (the force body is
+ * optional: a bare `curl -X POST` means every file, the only peer, pull); undefined makes it required.
  */
-async function readForceBody(c: Context): Promise<z.infer<typeof ForceBodySchema>> {
+async function readJsonBody<T extends z.ZodType>(c: Context, schema: T, empty: unknown): Promise<z.infer<T>> {
   const text = await c.req.text();
-  let raw: unknown = {};
-  if (text.trim() !== '') {
+  let raw: unknown = empty;
+  if (text.trim() === '') {
+    if (empty === undefined) throw new EntangledError('BAD_REQUEST', 'a JSON body is required');
+  } else {
     try {
       raw = JSON.parse(text);
     } catch {
       throw new EntangledError('BAD_REQUEST', 'body is not valid JSON');
     }
   }
-  const parsed = ForceBodySchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new EntangledError('BAD_REQUEST', describe(parsed.error));
   return parsed.data;
 }

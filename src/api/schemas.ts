@@ -81,3 +81,29 @@ export const DiffSchema = z
     diff: z.string().nullable().openapi({ description: 'Unified diff: local as ---, the peer as +++' }),
   })
   .openapi('Diff');
+
+export const BackupsQuerySchema = z.strictObject({
+  file: z.string().min(1).openapi({ description: 'A listed file: name or absolute local path', example: 'app.conf' }),
+});
+
+export const BackupsSchema = z
+  .object({
+    name: z.string(),
+    versions: z.array(
+      z.object({
+        md5,
+        size: z.number().int(),
+        savedAt: z.string().datetime().openapi({ description: 'When a newer version replaced it' }),
+      }),
+    ),
+  })
+  .openapi('Backups', { description: 'Kept versions, newest first' });
+
+export const RestoreBodySchema = z
+  .strictObject({
+    file: z.string().min(1).openapi({ description: 'A listed file: name or absolute local path' }),
+    md5: md5.optional().openapi({ description: 'The kept version to put back; default: the newest' }),
+  })
+  .openapi('RestoreRequest');
+
+export const RestoreSchema = z.object({ name: z.string(), md5 }).openapi('Restore');

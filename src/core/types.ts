@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   'BAD_REQUEST',
   'UNAUTHORIZED',
   'NOT_FOUND',
+  'CONFLICT',
   'PEER_UNREACHABLE',
   'IO',
   'INTERNAL',

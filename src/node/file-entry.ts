@@ -28,6 +28,8 @@ export interface FileEntry {
   local: LocalFacts;
   error: string | null;
   errorKind: 'read' | 'write' | null;
+  /** The last version the validate command refused, and when (not retried for a while). */
+  refused: { md5: Md5; at: number } | null;
   /** The last change we published, for retransmission. */
   lastSent: { prev: Md5 | null; md5: Md5 } | null;
   /** The versions this node has held, oldest first (bounded): what a change may supersede. */
@@ -55,6 +57,7 @@ export function createFileEntry(spec: FileSpec, peers: readonly string[], log: L
     local: MISSING,
     error: null,
     errorKind: null,
+    refused: null,
     lastSent: null,
     history: [],
     incoming: [],

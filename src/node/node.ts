@@ -1,14 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { decideIncoming, decideLocal, isSuperseded, reconcileOnConnect, rememberVersion, supersededVersions } from '../core/decide.js';
-import { ConfigError, EntangledError, errorText } from '../core/errors.js';
+import { ConfigError, EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import { LIMITS, type ChangeFrame, type ContentReply, type DigestsReply, type Frame, type HaveFrame, type HeartbeatFrame, type Reply, type Request, type TakeRequest } from '../core/frame.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { Md5, PeerStatus } from '../core/types.js';
-import { atomicWrite, atomicWriteStream, PreconditionFailed, removeStrayTemps } from '../io/atomic-write.js';
+import { atomicWrite, atomicWriteStream, PreconditionFailed, removeStrayTemps, ValidationFailed } from '../io/atomic-write.js';
+import { BackupStore } from '../io/backups.js';
 import { Journal } from '../io/journal.js';
 import { readRange, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type Snapshot } from '../io/snapshot.js';
 import { Watcher } from '../io/watcher.js';
@@ -16,11 +17,13 @@ import type { Logger } from '../log.js';
 import { decodeFrame } from '../net/codec.js';
 import { FramePublisher } from '../net/publisher.js';
 import { RequestReplier } from '../net/replier.js';
+import { createLinkSecurity, UNAUTHENTICATED_WARNING, type LinkSecurity } from '../net/curve.js';
+import { HookRunner } from './hooks.js';
 import { Metrics } from './metrics.js';
 import { createFileEntry, MISSING, type Content, type FileEntry, type PeerFacts } from './file-entry.js';
 import { createPeerLink, digestSum, type PeerLink } from './peer-link.js';
 import { unifiedDiff } from './text-diff.js';
-import type { DiffReport, ForceReport, ForceRequest, ForceResult, NodeActions, NodeState, NodeView } from './view.js';
+import type { BackupList, DiffReport, ForceReport, ForceRequest, ForceResult, NodeActions, NodeState, NodeView, RestoreReport } from './view.js';
 
 /** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
 const VERIFY_MS = 15;
@@ -34,6 +37,8 @@ const BURST_GAP_MS = 25;
 const DIFF_MAX_BYTES = 16 * 1024 * 1024;
 /** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
 const HISTORY = 32;
+/** A version the validate command refused is not tried again (retransmissions) before this. */
+const REVALIDATE_MS = 30_000;
 
 /** A chunked transfer that could not complete (the sender moved on or went away). */
 class PullFailed extends Error {}
@@ -51,9 +56,12 @@ export class EntangledNode implements NodeView, NodeActions {
   readonly #peers = new Map<string, PeerLink>();
   readonly #names: ReadonlySet<string>;
   readonly #journal: Journal;
-  readonly #publisher = new FramePublisher();
-  readonly #replier = new RequestReplier();
+  readonly #security: LinkSecurity | null;
+  readonly #publisher: FramePublisher;
+  readonly #replier: RequestReplier;
   readonly #watcher: Watcher;
+  readonly #backups: BackupStore;
+  readonly #hooks: HookRunner;
   readonly #hbMs: number;
   readonly metrics: Metrics;
   /** Change frames received and not yet taken up, and writes in progress (burst detection). */
@@ -71,8 +79,13 @@ export class EntangledNode implements NodeView, NodeActions {
   constructor(settings: Settings, log: Logger) {
     this.settings = settings;
     this.#log = log;
+    this.#security = createLinkSecurity(settings, log);
+    this.#publisher = new FramePublisher(this.#security?.server);
+    this.#replier = new RequestReplier(this.#security?.server);
     this.#hbMs = Math.max(20, Math.floor(settings.peerTimeoutMs / 5));
     this.#journal = new Journal(settings.stateDir, settings.node, log);
+    this.#backups = new BackupStore(settings.stateDir, settings.backups);
+    this.#hooks = new HookRunner(settings, log);
     this.metrics = new Metrics(() => this.state());
     const peerNames = settings.peers.map((p) => p.name);
     for (const spec of settings.files) {
@@ -82,7 +95,7 @@ export class EntangledNode implements NodeView, NodeActions {
     }
     this.#names = new Set(this.#files.keys());
     const requestTimeout = Math.min(Math.max(settings.peerTimeoutMs, 500), 5000);
-    for (const spec of settings.peers) this.#peers.set(spec.name, createPeerLink(spec, log, requestTimeout));
+    for (const spec of settings.peers) this.#peers.set(spec.name, createPeerLink(spec, log, requestTimeout, this.#security));
     this.#watcher = new Watcher(
       this.#byPath.keys(),
       (p) => {
@@ -108,6 +121,12 @@ export class EntangledNode implements NodeView, NodeActions {
     const entries = [...this.#files.values()];
     for (let i = 0; i < entries.length; i += 64) await Promise.all(entries.slice(i, i + 64).map((e) => this.#bootstrapFile(e)));
 
+    if (!this.#security) this.#log.warn({ pub: this.settings.m2m.pub, rep: this.settings.m2m.rep }, UNAUTHENTICATED_WARNING);
+    try {
+      await this.#security?.start();
+    } catch (err) {
+      throw new EntangledError('IO', `cannot start the CURVE authentication handler: ${errorText(err)}`);
+    }
     try {
       await this.#publisher.bind(this.settings.m2m.pub);
     } catch (err) {
@@ -154,6 +173,7 @@ export class EntangledNode implements NodeView, NodeActions {
     await Promise.all([...this.#peers.values()].map((l) => l.subscriber.close()));
     this.#publisher.close();
     await this.#replier.close();
+    await this.#security?.close();
     this.#log.info('node stopped');
   }
 
@@ -390,6 +410,7 @@ export class EntangledNode implements NodeView, NodeActions {
     if (link.connected) link.log.info('peer restarted');
     else if (link.epoch === null) link.log.info('peer connected');
     else link.log.info('peer back');
+    if (!link.connected) this.#hooks.peerUp(link.spec.name, link.log);
     link.connected = true;
     link.epoch = epoch;
     this.#changed();
@@ -446,6 +467,7 @@ export class EntangledNode implements NodeView, NodeActions {
     facts.splitBrain = true;
     this.#changed();
     entry.log.warn({ peer: link.spec.name, local: entry.local.md5, remote: remote ?? null }, 'split-brain: both sides changed; neither copy is overwritten');
+    this.#hooks.splitBrain(entry.spec, link.spec.name, entry.local.md5, entry.log);
   }
 
   #onHave(link: PeerLink, entry: FileEntry, have: HaveFrame): void {
@@ -491,7 +513,8 @@ export class EntangledNode implements NodeView, NodeActions {
         this.#publishHave(entry, local, frame.md5, link.spec.name);
         return;
       case 'apply': {
-        const ok = await this.#apply(entry, local, frame.data ?? { link, size: frame.size }, frame.md5);
+        if (this.#refusedRecently(entry, frame.md5)) return;
+        const ok = await this.#apply(entry, local, frame.data ?? { link, size: frame.size }, frame.md5, link);
         if (ok === 'written') {
           facts.inFlight = null;
           this.#agree(link, entry, facts, frame.md5);
@@ -508,15 +531,29 @@ export class EntangledNode implements NodeView, NodeActions {
     }
   }
 
+  /** Whether `md5` is a version the validate command refused a short while ago. */
+  #refusedRecently(entry: FileEntry, md5: Md5): boolean {
+    const r = entry.refused;
+    if (r === null || r.md5 !== md5 || Date.now() - r.at > REVALIDATE_MS) return false;
+    entry.log.debug({ md5 }, 'not retrying a version the validate command refused');
+    return true;
+  }
+
   /**
-   * Writes `data` over the file when it still hashes to `expected` (checked again just before
-   * the rename). Updates the echo guard first, so the watcher sees our bytes as no change.
+   * Writes version `md5` (from the peer `from`, or forced) over the file when it still hashes
+   * to `expected` (checked again just before the rename; `check` false skips that). The file's
+   * validate command runs on the staged copy first; the version replaced is kept as a backup
+   * (if it cannot be, nothing is written). Updates the echo guard first, so the watcher sees
+   * our bytes as no change; runs the onApply hook after.
    */
-  async #apply(entry: FileEntry, expected: Md5 | null, content: Content, md5: Md5, check = true): Promise<'written' | 'changed' | 'failed'> {
+  async #apply(entry: FileEntry, expected: Md5 | null, content: Content, md5: Md5, from: PeerLink, check = true): Promise<'written' | 'changed' | 'failed'> {
     const before = entry.known;
     const created = entry.local.md5 === null;
     const size = content instanceof Uint8Array ? content.length : content.size;
     const precondition = check ? () => this.#holds(entry, expected) : undefined;
+    const validate = entry.spec.validate === null ? undefined : (tmp: string) => this.#hooks.validate(entry.spec, tmp, md5, from.spec.name, entry.log);
+    const replaced = check ? expected : entry.local.md5;
+    const beforeRename = replaced === null || !this.#backups.enabled ? undefined : () => this.#keepBackup(entry, replaced);
     // One change alone is written on the main thread (latency); in a burst, i.e. with other
     // changes waiting, being written or just written, the thread pool overlaps the fsyncs.
     const now = Date.now();
@@ -525,13 +562,19 @@ export class EntangledNode implements NodeView, NodeActions {
     entry.known = md5;
     this.#applying++;
     try {
-      if (content instanceof Uint8Array) await atomicWrite(entry.spec.path, content, { precondition, sync });
-      else await atomicWriteStream(entry.spec.path, (append) => this.#pullChunks(content.link, entry, md5, content.size, append), { precondition });
+      const opts = { precondition, validate, beforeRename, sync };
+      if (content instanceof Uint8Array) await atomicWrite(entry.spec.path, content, opts);
+      else await atomicWriteStream(entry.spec.path, (append) => this.#pullChunks(content.link, entry, md5, content.size, append), opts);
     } catch (err) {
       entry.known = before;
       if (err instanceof PreconditionFailed) {
         await this.#scan(entry);
         return 'changed';
+      }
+      if (err instanceof ValidationFailed) {
+        entry.refused = { md5, at: Date.now() };
+        this.#setError(entry, 'write', `validate refused version ${md5} from ${from.spec.name}: ${err.message}`, 'validate refused a version: the file was not replaced');
+        return 'failed';
       }
       if (err instanceof PullFailed) {
         // The sender moved on or went away mid-transfer: its next change (or retransmission) comes.
@@ -555,8 +598,10 @@ export class EntangledNode implements NodeView, NodeActions {
     entry.hash = st && size > LIMITS.inline ? { sig: entry.statSig, md5 } : null;
     entry.error = null;
     entry.errorKind = null;
+    entry.refused = null;
     this.#ownSum = null;
     this.#remember(entry, md5);
+    this.#hooks.applied(entry.spec, md5, from.spec.name, entry.log);
     this.metrics.bytesReplicated.inc({ direction: 'received' }, size);
     this.#changed();
     return 'written';
@@ -716,13 +761,17 @@ export class EntangledNode implements NodeView, NodeActions {
       this.#agree(link, entry, facts, reply.md5);
       return;
     }
-    const ok = await this.#apply(entry, snap.md5, reply.data ?? { link, size: reply.size }, reply.md5);
+    if (this.#refusedRecently(entry, reply.md5)) return;
+    const ok = await this.#apply(entry, snap.md5, reply.data ?? { link, size: reply.size }, reply.md5, link);
     if (ok === 'written') {
       this.#agree(link, entry, facts, reply.md5);
       this.#publishHave(entry, reply.md5, null, null);
       entry.log.info({ peer: link.spec.name, md5: reply.md5, from: snap.md5 }, 'fast-forwarded to the peer\'s version (reconcile: auto)');
     } else if (ok === 'changed') {
       this.#markSplitBrain(link, entry, facts, reply.md5);
+    } else {
+      // Not written (disk full, permission, refused by validate): the next exchange retries.
+      link.needsConnectExchange = true;
     }
   }
 
@@ -784,6 +833,7 @@ export class EntangledNode implements NodeView, NodeActions {
         this.#changed();
         if (away) link.log.warn({ stalledMs: stallMs }, 'peer lost: this node was stalled');
         else link.log.warn({ silentMs }, 'peer lost');
+        this.#hooks.peerDown(link.spec.name, link.log);
         for (const entry of this.#files.values()) {
           const facts = entry.peers.get(link.spec.name);
           if (facts) facts.inFlight = null;
@@ -948,7 +998,7 @@ export class EntangledNode implements NodeView, NodeActions {
       return 'unchanged';
     }
     const prev = entry.known;
-    const written = await this.#apply(entry, null, content, md5, false);
+    const written = await this.#apply(entry, null, content, md5, link, false);
     if (written !== 'written') return 'failed';
     this.#agree(link, entry, facts, md5);
     entry.lastSent = { prev, md5 };
@@ -980,6 +1030,75 @@ export class EntangledNode implements NodeView, NodeActions {
     const mine = local && local.data === null ? await readFile(entry.spec.path).catch(() => null) : (local?.data ?? null);
     const d = unifiedDiff({ label: `${this.settings.node}:${entry.spec.name}`, data: mine }, { label: `${link.spec.name}:${entry.spec.name}`, data: remote });
     return { name: entry.spec.name, peer: link.spec.name, local: local?.md5 ?? null, remote: reply.md5, ...d };
+  }
+
+  /**
+   * Keeps the file's current content (version `md5`) in the backup store before it is replaced;
+   * throws (so the write is abandoned) when it cannot. An absent file has nothing to keep.
+   */
+  #keepBackup(entry: FileEntry, md5: Md5): void | Promise<void> {
+    const cannot = (err: unknown): void => {
+      // The file is gone (a forced write does not check what is there): nothing to keep.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw new EntangledError('IO', `cannot keep the replaced version in ${this.settings.stateDir}: ${errorText(err)}`);
+    };
+    try {
+      return this.#backups.keep(entry.spec.name, entry.spec.path, md5, entry.local.size)?.catch(cannot);
+    } catch (err) {
+      cannot(err);
+    }
+  }
+
+  /** The versions of a file kept before peers or forces replaced them, newest first. */
+  async backups(file: string): Promise<BackupList> {
+    const entry = this.#resolveFile(file);
+    const versions = await this.#backups.list(entry.spec.name);
+    return { name: entry.spec.name, versions: versions.map(({ md5, size, savedAt }) => ({ md5, size, savedAt })) };
+  }
+
+  /**
+   * Writes a kept version back (the newest unless `md5` is given) as a local change: it is
+   * published like an edit. The version it replaces is kept in turn. Throws NOT_FOUND when no
+   * such version is kept (or its copy no longer matches its md5), BAD_REQUEST for an unlisted file.
+   */
+  async restore(file: string, md5?: Md5): Promise<RestoreReport> {
+    const entry = this.#resolveFile(file);
+    const name = entry.spec.name;
+    return entry.queue.run(async () => {
+      const kept = await this.#backups.list(name);
+      const version = md5 === undefined ? kept[0] : kept.find((k) => k.md5 === md5);
+      if (!version) throw new EntangledError('NOT_FOUND', md5 === undefined ? `no kept version of ${name}` : `no kept version ${md5} of ${name}`);
+      const snap = await this.#scan(entry);
+      if (snap === undefined) throw new EntangledError('IO', entry.error ?? `cannot read ${entry.spec.path}`);
+      if (snap?.md5 === version.md5) return { name, md5: version.md5 };
+      const current = snap?.md5 ?? null;
+      const damaged = () => new EntangledError('NOT_FOUND', `the kept copy of ${name} ${version.md5} no longer matches its md5`);
+      try {
+        await atomicWriteStream(
+          entry.spec.path,
+          async (append) => {
+            const hash = createHash('md5');
+            for await (const piece of createReadStream(version.path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+              hash.update(piece);
+              await append(piece);
+            }
+            if (hash.digest('hex') !== version.md5) throw damaged();
+          },
+          {
+            precondition: () => this.#holds(entry, current),
+            beforeRename: current === null || !this.#backups.enabled ? undefined : () => this.#keepBackup(entry, current),
+          },
+        );
+      } catch (err) {
+        if (err instanceof PreconditionFailed) throw new EntangledError('CONFLICT', `${name} changed while it was being restored; try again`);
+        if (isEntangledError(err)) throw err;
+        throw new EntangledError('IO', `cannot restore ${name}: ${errorText(err)}`);
+      }
+      entry.log.info({ md5: version.md5, savedAt: version.savedAt, replaced: current }, 'restored a kept version');
+      // Published as a local change: the scan sees new bytes.
+      await this.#scan(entry);
+      return { name, md5: version.md5 };
+    });
   }
 
   // ---------------------------------------------------------------- view

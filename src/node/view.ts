@@ -56,8 +56,21 @@ export interface DiffReport {
   readonly diff: string | null;
 }
 
+export interface BackupList {
+  readonly name: string;
+  readonly versions: readonly { md5: Md5; size: number; savedAt: string }[];
+}
+
+export interface RestoreReport {
+  readonly name: string;
+  readonly md5: Md5;
+}
+
 /** What the API may ask a node to do. Errors are EntangledError (BAD_REQUEST, PEER_UNREACHABLE). */
 export interface NodeActions {
   force(req: ForceRequest): Promise<ForceReport>;
   diff(file: string, peer?: string): Promise<DiffReport>;
+  backups(file: string): Promise<BackupList>;
+  /** Throws NOT_FOUND when no such version is kept. */
+  restore(file: string, md5?: Md5): Promise<RestoreReport>;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
+import { curveKeyPair } from 'zeromq';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
@@ -76,6 +77,8 @@ export interface NodeDef {
   configPath: string;
   /** The address the test reaches this node's API on (default 127.0.0.1), e.g. in a network namespace. */
   apiHost?: string;
+  /** The node's CURVE key pair when the cluster was defined with `curve`. */
+  keys?: { publicKey: string; secretKey: string };
 }
 
 export interface ClusterOptions {
@@ -88,6 +91,12 @@ export interface ClusterOptions {
   /** api.token for every node. */
   token?: string;
   extra?: Record<string, unknown>;
+  /**
+   * CURVE on every link: a new key pair per node, written to security.curve and to every peer's
+   * publicKey. Nodes in `keyFile` (default: the first) keep the secret in a 0600 `<node>.key`
+   * file, the others inline. `peerKeys` overrides what a node lists: node → peer → publicKey.
+   */
+  curve?: { keyFile?: readonly string[]; peerKeys?: Record<string, Record<string, string>> };
 }
 
 /** Writes a config and sample files per node into one temp folder. Nothing runs yet. */
@@ -104,6 +113,7 @@ export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: 
       dir,
       ports: { api: ports[i * 3]!, pub: ports[i * 3 + 1]!, rep: ports[i * 3 + 2]! },
       configPath: path.join(dir, 'entangled.yaml'),
+      ...(opts.curve ? { keys: curveKeyPair() } : {}),
     };
   });
   for (const n of nodes) {
@@ -113,11 +123,17 @@ export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: 
       m2m: { pub: `tcp://127.0.0.1:${n.ports.pub}`, rep: `tcp://127.0.0.1:${n.ports.rep}` },
       peers: nodes
         .filter((p) => p !== n)
-        .map((p) => ({ name: p.name, pub: `tcp://127.0.0.1:${p.ports.pub}`, rep: `tcp://127.0.0.1:${p.ports.rep}` })),
+        .map((p) => ({
+          name: p.name,
+          pub: `tcp://127.0.0.1:${p.ports.pub}`,
+          rep: `tcp://127.0.0.1:${p.ports.rep}`,
+          ...(p.keys ? { publicKey: opts.curve?.peerKeys?.[n.name]?.[p.name] ?? p.keys.publicKey } : {}),
+        })),
       files: Object.keys(files),
       stateDir: 'state',
       reconcile: opts.reconcile ?? 'manual',
       peerTimeoutMs: opts.peerTimeoutMs ?? 1000,
+      ...(n.keys ? { security: { curve: curveConfig(n, opts.curve?.keyFile ?? [names[0]!]) } } : {}),
       ...opts.extra,
     };
     writeFileSync(n.configPath, stringify(config));
@@ -128,6 +144,14 @@ export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: 
     }
   }
   return { root, nodes };
+}
+
+/** A node's security.curve: the secret inline, or in a 0600 `<node>.key` file beside its config. */
+function curveConfig(n: NodeDef, keyFile: readonly string[]): Record<string, string> {
+  const { publicKey, secretKey } = n.keys!;
+  if (!keyFile.includes(n.name)) return { publicKey, secretKey };
+  writeFileSync(path.join(n.dir, `${n.name}.key`), `${secretKey}\n`, { mode: 0o600 });
+  return { publicKey, secretKeyFile: `${n.name}.key` };
 }
 
 export interface LogLine {
@@ -234,13 +258,15 @@ export interface StateDoc {
 }
 
 /** Spawns `entangled start` for a node; resolves once its API answers. */
-export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string; netns?: string } = {}): Promise<RunningNode> {
+export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string; netns?: string; uid?: number } = {}): Promise<RunningNode> {
   const args = [CLI, 'start', '--config', def.configPath, '--log-level', 'debug'];
   // `ip netns exec` execs the command in place: the child's pid is the node's (signals reach it).
   const proc = opts.netns
     ? spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     : opts.umask
     ? spawn('sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    : opts.uid !== undefined
+    ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.uid })
     : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const node = new RunningNode(def, proc);
   node.token = opts.token;
