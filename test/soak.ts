@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { CLI, defineCluster, md5, RunningNode, waitFor, type NodeDef, type StateDoc } from './helpers/cluster.js';
+import { prng } from './helpers/random.js';
 
 const HELP = `usage: npm run soak -- [--minutes N] [--seed S] [--reconcile auto|manual] [--keep]
   --minutes N     how long the random phase runs (default 3; fractions allowed)
@@ -50,17 +51,6 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-/** mulberry32: a small seeded PRNG, so that a run's sequence of actions can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PEER_TIMEOUT_MS = 1000;
 const SMALL = ['app.conf', 'db.conf', 'users.conf', 'limits.conf'];

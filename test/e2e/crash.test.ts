@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { checkJournal } from '../../src/io/journal.js';
 import { defineCluster, md5, md5File, startCluster, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { prng } from '../helpers/random.js';
 
 const MiB = 1024 * 1024;
 const TEMP_RE = /\.entangled-tmp$/;
@@ -31,18 +32,6 @@ function readJournal(def: NodeDef): unknown {
   }
   assert.notEqual(checkJournal(doc, def.name), null, `journal has a bad shape: ${text.slice(0, 200)}`);
   return doc;
-}
-
-/** Seeded PRNG (mulberry32), so that a failing run's kill moments can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('SIGKILL of the receiver during a large apply', () => {

@@ -4,8 +4,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parse, stringify } from 'yaml';
-import { defineCluster, md5, md5File, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { defineCluster, md5, md5File, patchConfig, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
 
 /** Why a small tmpfs cannot be mounted here (not root, no mount), or null when it can. */
 function cannotMount(): string | null {
@@ -22,12 +21,6 @@ function cannotMount(): string | null {
 }
 const NO_MOUNT = cannotMount();
 const NOT_ROOT = process.getuid?.() === 0 ? null : 'needs root to run a node as another user';
-
-function patchConfig(def: NodeDef, patch: (cfg: Record<string, unknown>) => void): void {
-  const cfg = parse(readFileSync(def.configPath, 'utf8')) as Record<string, unknown>;
-  patch(cfg);
-  writeFileSync(def.configPath, stringify(cfg));
-}
 
 function save(file: string, content: string): void {
   writeFileSync(`${file}.save`, content);

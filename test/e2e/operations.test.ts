@@ -2,28 +2,20 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { parse, stringify } from 'yaml';
 import {
   defineCluster,
   diverge,
   md5,
   md5File,
+  patchConfig,
   runCli,
   startCluster,
   startNode,
   stopAll,
   waitConnected,
   waitFor,
-  type NodeDef,
   type RunningNode,
 } from '../helpers/cluster.js';
-
-/** Rewrites one node's YAML config. */
-function patchConfig(def: NodeDef, patch: (cfg: Record<string, unknown>) => void): void {
-  const cfg = parse(readFileSync(def.configPath, 'utf8')) as Record<string, unknown>;
-  patch(cfg);
-  writeFileSync(def.configPath, stringify(cfg));
-}
 
 const read = (n: RunningNode, f: string) => readFileSync(n.file(f), 'utf8');
 const fileState = async (n: RunningNode, name: string) => (await n.state()).files.find((f) => f.name === name)!;

@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { curveKeyPair } from 'zeromq';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -97,6 +97,13 @@ export interface ClusterOptions {
    * file, the others inline. `peerKeys` overrides what a node lists: node → peer → publicKey.
    */
   curve?: { keyFile?: readonly string[]; peerKeys?: Record<string, Record<string, string>> };
+}
+
+/** Rewrites one node's YAML config (before it starts, or before a restart). */
+export function patchConfig(def: NodeDef, patch: (cfg: Record<string, unknown>) => void): void {
+  const cfg = parse(readFileSync(def.configPath, 'utf8')) as Record<string, unknown>;
+  patch(cfg);
+  writeFileSync(def.configPath, stringify(cfg));
 }
 
 /** Writes a config and sample files per node into one temp folder. Nothing runs yet. */
