@@ -179,7 +179,7 @@ describe('management API between two real nodes', () => {
 
   it('GET /metrics counts changes, frames and propagation latency', async () => {
     writeFileSync(a.file('other.conf'), 'for the metrics\n');
-    await waitFor('beta gets it', () => md5File(b.file('other.conf')) === md5('for the metrics\n'));
+    await waitFor('beta gets it', () => md5File(b.file('other.conf')) === md5('for the metrics\n'), 10_000);
     await a.waitStatus('other.conf', 'aligned');
     const m = await call(a, '/metrics');
     assert.equal(m.status, 200);
