@@ -86,7 +86,7 @@ export async function atomicWrite(target: string, data: Uint8Array, opts: Atomic
       // replaced; the window is microseconds and the watcher then reports our bytes, not a change.
       renameSync(tmp, target);
       renamed = true;
-      syncDir(path.dirname(target));
+      fsyncPath(path.dirname(target));
     } finally {
       if (!renamed) unlinkQuietly(tmp);
     }
@@ -215,8 +215,9 @@ async function drainDirSync(dir: string, state: DirSync): Promise<void> {
   dirSyncs.delete(dir);
 }
 
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
+/** fsyncs a file or a folder by path, synchronously. */
+export function fsyncPath(p: string): void {
+  const fd = openSync(p, 'r');
   try {
     fsyncSync(fd);
   } finally {

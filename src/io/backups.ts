@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, unlinkSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { copyFile, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Md5 } from '../core/types.js';
+import { fsyncPath } from './atomic-write.js';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 
 /** One kept version of a file. */
@@ -128,14 +129,5 @@ export class BackupStore {
       }
     }
     return out;
-  }
-}
-
-function fsyncPath(p: string): void {
-  const fd = openSync(p, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -47,6 +47,14 @@ async function clusterWithDisk(prepare: (dir: string) => void): Promise<{ root: 
   return { root, nodes, dirs };
 }
 
+/** Starts both nodes and waits until they are connected and app.conf is aligned. */
+async function startAligned(nodes: NodeDef[]): Promise<RunningNode[]> {
+  const running = await Promise.all(nodes.map((n) => startNode(n)));
+  await Promise.all(running.map((r) => waitConnected(r)));
+  await running[1]!.waitStatus('app.conf', 'aligned');
+  return running;
+}
+
 async function betaError(b: RunningNode, pattern: RegExp): Promise<string> {
   return waitFor(`beta reports ${pattern}`, async () => {
     const f = (await b.state()).files.find((x) => x.name === 'app.conf')!;
@@ -59,10 +67,8 @@ describe('disk full and permission denied while applying', () => {
     const { root, nodes, dirs } = await clusterWithDisk((dir) => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]));
     let running: RunningNode[] = [];
     try {
-      running = await Promise.all(nodes.map((n) => startNode(n)));
+      running = await startAligned(nodes);
       const [a, b] = running as [RunningNode, RunningNode];
-      await Promise.all(running.map((r) => waitConnected(r)));
-      await b.waitStatus('app.conf', 'aligned');
       // Fill beta's tmpfs until only a page or two is left.
       const filler = path.join(dirs[1], 'filler');
       writeFileSync(filler, Buffer.alloc(52 * 1024));
@@ -91,10 +97,8 @@ describe('disk full and permission denied while applying', () => {
     const { root, nodes, dirs } = await clusterWithDisk((dir) => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]));
     let running: RunningNode[] = [];
     try {
-      running = await Promise.all(nodes.map((n) => startNode(n)));
+      running = await startAligned(nodes);
       const [a, b] = running as [RunningNode, RunningNode];
-      await Promise.all(running.map((r) => waitConnected(r)));
-      await b.waitStatus('app.conf', 'aligned');
       execFileSync('mount', ['-o', 'remount,ro', dirs[1]]);
       save(path.join(dirs[0], 'app.conf'), 'v1\n');
       await betaError(b, /EROFS/);
