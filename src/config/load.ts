@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import { curvePublicKey, isCurveKey } from '../net/curve-keys.js';
-import { configSchema, Z85_KEY_RE, type CurveKeys, type FileSpec, type Settings } from './settings.js';
+import { configSchema, type CurveKeys, type FileSpec, type Settings } from './settings.js';
 
 /** Renders a key path the way it is written in YAML: `peers[0].pub`. */
 function keyPath(parts: readonly PropertyKey[]): string {
@@ -128,7 +128,7 @@ function curveKeys(c: { publicKey: string; secretKey?: string | undefined; secre
   // The file holds the key alone, or the `secretKey: …` line that `entangled keygen` prints.
   const keys = text.split('\n').flatMap((line) => /^\s*(?:secretKey:\s*)?["']?([^\s"']+)["']?\s*$/.exec(line)?.[1] ?? []);
   const secretKey = keys.length === 1 ? keys[0] : undefined;
-  if (!secretKey || !Z85_KEY_RE.test(secretKey) || !isCurveKey(secretKey)) {
+  if (!secretKey || !isCurveKey(secretKey)) {
     throw new ConfigError(`security.curve.secretKeyFile: ${file} does not hold a 40-character Z85 secret key`);
   }
   return matchingPair(c.publicKey, secretKey, `the secret key in ${file}`);
