@@ -56,12 +56,15 @@ async function clusterWithDisk(prepare: (dir: string) => void): Promise<{ root: 
   return { root, nodes, dirs };
 }
 
-/** Starts both nodes and waits until they are connected and app.conf is aligned. */
-async function startAligned(nodes: NodeDef[]): Promise<RunningNode[]> {
-  const running = await Promise.all(nodes.map((n) => startNode(n)));
+/**
+ * Starts both nodes into `running` (each as soon as it is up, so that `stopAll` stops whatever
+ * started even when the other did not) and waits until app.conf is aligned.
+ */
+async function startAligned(nodes: NodeDef[], running: RunningNode[]): Promise<[RunningNode, RunningNode]> {
+  for (const n of nodes) running.push(await startNode(n));
   await Promise.all(running.map((r) => waitConnected(r)));
   await running[1]!.waitStatus('app.conf', 'aligned');
-  return running;
+  return running as [RunningNode, RunningNode];
 }
 
 async function betaError(b: RunningNode, pattern: RegExp): Promise<string> {
@@ -74,10 +77,9 @@ async function betaError(b: RunningNode, pattern: RegExp): Promise<string> {
 describe('disk full and permission denied while applying', () => {
   it('ENOSPC: the old file stays intact, the error shows, and the node recovers by itself once there is room', { skip: NO_MOUNT ?? false }, async () => {
     const { root, nodes, dirs } = await clusterWithDisk((dir) => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]));
-    let running: RunningNode[] = [];
+    const running: RunningNode[] = [];
     try {
-      running = await startAligned(nodes);
-      const [a, b] = running as [RunningNode, RunningNode];
+      const [a, b] = await startAligned(nodes, running);
       // Fill beta's tmpfs until only a page or two is left.
       const filler = path.join(dirs[1], 'filler');
       writeFileSync(filler, Buffer.alloc(52 * 1024));
@@ -104,10 +106,9 @@ describe('disk full and permission denied while applying', () => {
 
   it('a read-only filesystem (EROFS): the file is untouched, and the change lands when it is writable again', { skip: NO_MOUNT ?? false }, async () => {
     const { root, nodes, dirs } = await clusterWithDisk((dir) => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]));
-    let running: RunningNode[] = [];
+    const running: RunningNode[] = [];
     try {
-      running = await startAligned(nodes);
-      const [a, b] = running as [RunningNode, RunningNode];
+      const [a, b] = await startAligned(nodes, running);
       execFileSync('mount', ['-o', 'remount,ro', dirs[1]]);
       save(path.join(dirs[0], 'app.conf'), 'v1\n');
       await betaError(b, /EROFS/);
@@ -129,9 +130,10 @@ describe('disk full and permission denied while applying', () => {
     chmodSync(nodes[1]!.dir, 0o755);
     chownSync(path.join(nodes[1]!.dir, 'state'), NOBODY, NOBODY);
     chownSync(path.join(dirs[1], 'app.conf'), NOBODY, NOBODY);
-    let running: RunningNode[] = [];
+    const running: RunningNode[] = [];
     try {
-      running = [await startNode(nodes[0]!), await startNode(nodes[1]!, { uid: NOBODY })];
+      running.push(await startNode(nodes[0]!));
+      running.push(await startNode(nodes[1]!, { uid: NOBODY }));
       const [a, b] = running as [RunningNode, RunningNode];
       await Promise.all(running.map((r) => waitConnected(r)));
       await b.waitStatus('app.conf', 'aligned');
