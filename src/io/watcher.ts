@@ -1,47 +1,81 @@
-import { watch, type FSWatcher } from 'chokidar';
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 
+const REARM_MS = 1000;
+
 /**
- * Watches the parent folders of the listed files, and only the folders: an inotify watch on a
- * folder reports every write, truncation, rename-over (an editor's save) and delete+recreate
- * of the files in it, and chokidar passes each of those on as a raw event, unthrottled. Files
- * themselves are "ignored" so chokidar holds no watch, stat or timer per file (10,000 listed
- * files cost one watch per folder). Reports any event on a listed path through `onTouched`.
+ * Watches the parent folders of the listed files, and only the folders, with one inotify watch
+ * each (`fs.watch`): a folder's watch reports every write, truncation, rename-over (an
+ * editor's save) and delete+recreate of the files in it. Reports any event on a listed path
+ * through `onTouched`, synchronously from the event. A folder whose watch fails (removed,
+ * EACCES) is watched again every second until it can be; meanwhile the node's stat sweep
+ * covers its files.
  */
 export class Watcher {
-  #fsw: FSWatcher | null = null;
-  readonly #paths: ReadonlySet<string>;
+  readonly #byDir = new Map<string, Set<string>>();
+  readonly #watches = new Map<string, FSWatcher>();
+  readonly #rearm = new Map<string, NodeJS.Timeout>();
   readonly #onTouched: (file: string) => void;
   readonly #onError: (err: Error) => void;
+  #closed = false;
 
   constructor(paths: Iterable<string>, onTouched: (file: string) => void, onError: (err: Error) => void) {
-    this.#paths = new Set(paths);
+    for (const p of paths) {
+      const dir = path.dirname(p);
+      let names = this.#byDir.get(dir);
+      if (!names) this.#byDir.set(dir, (names = new Set()));
+      names.add(path.basename(p));
+    }
     this.#onTouched = onTouched;
     this.#onError = onError;
   }
 
   async start(): Promise<void> {
-    const dirs = new Set([...this.#paths].map((p) => path.dirname(p)));
-    const fsw = watch([...dirs], {
-      ignoreInitial: true,
-      depth: 0,
-      atomic: false,
-      persistent: true,
-      ignored: (p: string) => !dirs.has(p),
+    for (const dir of this.#byDir.keys()) this.#arm(dir, true);
+  }
+
+  #arm(dir: string, first: boolean): void {
+    this.#rearm.delete(dir);
+    if (this.#closed) return;
+    const names = this.#byDir.get(dir)!;
+    let w: FSWatcher;
+    try {
+      w = watch(dir, { persistent: true }, (event, name) => {
+        if (name !== null && names.has(name)) this.#onTouched(path.join(dir, name));
+        // The folder itself was removed or moved (inotify names it by its own name; its inode
+        // number may be reused at once, so it is not compared): its watch is dead, watch it again.
+        if (event === 'rename' && name === path.basename(dir)) this.#lost(dir, 0);
+      });
+    } catch (err) {
+      if (first) this.#onError(err as Error);
+      this.#retry(dir);
+      return;
+    }
+    this.#watches.set(dir, w);
+    w.on('error', (err) => {
+      this.#onError(err);
+      this.#lost(dir);
     });
-    this.#fsw = fsw;
-    fsw.on('raw', (_event, name, details: unknown) => {
-      const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
-      if (!watched || !name) return;
-      const p = path.join(watched, name);
-      if (this.#paths.has(p)) this.#onTouched(p);
-    });
-    fsw.on('error', (err) => this.#onError(err as Error));
-    await new Promise<void>((resolve) => fsw.once('ready', () => resolve()));
+    // A watch re-armed after a failure may have missed changes: report every file once.
+    if (!first) for (const n of names) this.#onTouched(path.join(dir, n));
+  }
+
+  #lost(dir: string, after = REARM_MS): void {
+    this.#watches.get(dir)?.close();
+    this.#watches.delete(dir);
+    this.#retry(dir, after);
+  }
+
+  #retry(dir: string, after = REARM_MS): void {
+    if (this.#closed || this.#rearm.has(dir)) return;
+    this.#rearm.set(dir, setTimeout(() => this.#arm(dir, false), after));
   }
 
   async close(): Promise<void> {
-    await this.#fsw?.close();
-    this.#fsw = null;
+    this.#closed = true;
+    for (const t of this.#rearm.values()) clearTimeout(t);
+    this.#rearm.clear();
+    for (const w of this.#watches.values()) w.close();
+    this.#watches.clear();
   }
 }
