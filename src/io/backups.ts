@@ -28,6 +28,9 @@ export class BackupStore {
   readonly #limit: number;
   /** The kept entries' file names per folder, oldest first, once read. */
   readonly #index = new Map<string, string[]>();
+  readonly #folders = new Map<string, string>();
+  /** Entries pruned but not yet removed: removal waits until the write in progress is done. */
+  #drops: string[] = [];
 
   constructor(stateDir: string, limit: number) {
     this.#root = path.join(stateDir, 'backups');
@@ -40,6 +43,15 @@ export class BackupStore {
 
   /** The folder of one file's versions: readable, unique per name, at most ~120 characters. */
   folderFor(name: string): string {
+    let dir = this.#folders.get(name);
+    if (dir === undefined) {
+      dir = this.#folderOf(name);
+      this.#folders.set(name, dir);
+    }
+    return dir;
+  }
+
+  #folderOf(name: string): string {
     const readable = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-80) || 'file';
     const hash = createHash('md5').update(name).digest('hex').slice(0, 12);
     return path.join(this.#root, `${readable}-${hash}`);
@@ -92,24 +104,39 @@ export class BackupStore {
     })();
   }
 
-  /** Records a new entry; drops an older copy of the same version and the oldest beyond the limit. */
+  /**
+   * Records a new entry; drops an older copy of the same version and the oldest beyond the
+   * limit. The dropped entries are removed a moment later (`setImmediate`), after the rename
+   * this backup was made for: unlinking a file's last link frees its blocks, which is not
+   * work to do between a change's arrival and its bytes being on disk.
+   */
   #added(dir: string, names: string[], added: string, md5: Md5): void {
-    const drop = (n: string) => {
-      try {
-        unlinkSync(path.join(dir, n));
-      } catch {
-        // Removed by hand already.
-      }
-    };
+    const before = this.#drops.length;
+    const drop = (n: string) => this.#drops.push(path.join(dir, n));
     for (let i = names.length - 1; i >= 0; i--) {
       if (names[i] !== added && names[i]!.endsWith(md5)) drop(names.splice(i, 1)[0]!);
     }
     if (!names.includes(added)) names.push(added);
     while (names.length > this.#limit) drop(names.shift()!);
+    if (before === 0 && this.#drops.length > 0) setImmediate(() => this.flush());
+  }
+
+  /** Removes the entries pruned so far (done by itself shortly after each keep). */
+  flush(): void {
+    const drops = this.#drops;
+    this.#drops = [];
+    for (const p of drops) {
+      try {
+        unlinkSync(p);
+      } catch {
+        // Removed by hand already.
+      }
+    }
   }
 
   /** The kept versions of a file, newest first, read from disk. */
   async list(name: string): Promise<KeptVersion[]> {
+    this.flush();
     const dir = this.folderFor(name);
     let names: string[];
     try {

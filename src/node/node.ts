@@ -169,6 +169,7 @@ export class EntangledNode implements NodeView, NodeActions {
     // which the next start removes.
     await Promise.race([drained, delay(800)]);
     await Promise.race([this.#journal.flush(), delay(300)]);
+    this.#backups.flush();
     for (const link of this.#peers.values()) link.requester.close();
     await Promise.all([...this.#peers.values()].map((l) => l.subscriber.close()));
     this.#publisher.close();
