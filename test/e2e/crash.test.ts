@@ -135,7 +135,8 @@ describe('SIGKILL of the receiver during a large apply', () => {
         await beta.waitStatus('big.bin', 'aligned', 15_000);
         await alpha.waitStatus('big.bin', 'aligned', 15_000);
         assert.deepEqual(temps(dir), [], `kill ${i}: no temp file once aligned`);
-        assert.deepEqual(temps(stateDir), [], `kill ${i}: no journal temp file once aligned`);
+        // The journal is saved off the main thread just after the apply: its temp file may exist for a moment, never for long.
+        await waitFor(`kill ${i}: no journal temp file left once aligned`, () => temps(stateDir).length === 0, 5000, 5);
         await waitFor(`kill ${i}: the journal records the new version`, () => {
           const doc = readJournal(betaDef) as { agreed: Record<string, Record<string, string>> } | null;
           return doc?.agreed.alpha?.['big.bin'] === nextMd5;
