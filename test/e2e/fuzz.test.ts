@@ -253,6 +253,14 @@ describe('fuzzing: random and mutated frames, requests and API calls', () => {
   let alphaDef: NodeDef;
   let betaDef: NodeDef;
   const pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000 });
+  // zeromq allows one send in progress per socket (a second one throws at once): the test's
+  // frames and the heartbeat timer's go through one chain.
+  let pubTail: Promise<void> = Promise.resolve();
+  const pubSend = (msg: Buffer): Promise<void> => {
+    const sent = pubTail.then(() => pub.send(msg));
+    pubTail = sent.catch(() => undefined);
+    return sent;
+  };
   const rep = new Reply({ linger: 0 });
   const fakeEpoch = randomBytes(8).toString('hex');
   let alphaEpoch = '';
@@ -292,7 +300,7 @@ describe('fuzzing: random and mutated frames, requests and API calls', () => {
       }
     })().catch((err) => fakeRepErrors.push(`the fake REP loop ended: ${String(err)}`));
     alpha = await startNode(alphaDef);
-    hb = setInterval(() => void pub.send(pack({ v: 1, t: 'hb', from: 'beta', epoch: fakeEpoch, sum: 'fake' })).catch(() => undefined), 100);
+    hb = setInterval(() => void pubSend(pack({ v: 1, t: 'hb', from: 'beta', epoch: fakeEpoch, sum: 'fake' })).catch(() => undefined), 100);
     await waitFor('alpha connects to the fake beta', async () => alphaEpoch !== '' && (await alpha.state()).peers[0]!.connected, 10_000);
     await alpha.waitStatus('app.conf', 'aligned', 10_000);
     await waitFor('alpha journals its agreement', () => existsSync(path.join(alphaDef.dir, 'state', 'alpha.journal.json')));
@@ -364,12 +372,12 @@ describe('fuzzing: random and mutated frames, requests and API calls', () => {
       fc.asyncProperty(fc.array(frameArb(ctx()), { minLength: 40, maxLength: 80 }), async (batch) => {
         for (const b of batch) {
           if (!b) continue;
-          await pub.send(b);
+          await pubSend(b);
           frames++;
         }
         // Frames arrive in order: once this one's drop is logged, the batch was read.
         const id = `sentinel-${++sentinel}`;
-        await pub.send(pack({ v: 1, t: 'hb', from: id, epoch: fakeEpoch, sum: 'x' }));
+        await pubSend(pack({ v: 1, t: 'hb', from: id, epoch: fakeEpoch, sum: 'x' }));
         await alpha.waitLog((l) => l.msg === 'dropped a frame' && typeof l.reason === 'string' && l.reason.includes(`"${id}"`), `the ${id} drop`, 15_000);
         await healthy(`after ${frames} frames`);
       }),
@@ -383,11 +391,11 @@ describe('fuzzing: random and mutated frames, requests and API calls', () => {
 
   it('a frame larger than the limit costs the sender its connection, nothing more', { timeout: 30_000 }, async () => {
     const before = alpha.logs.length;
-    await pub.send(Buffer.concat([pack({ v: 1, t: 'hb', from: 'beta', epoch: fakeEpoch, sum: 'x' }), randomBytes(5 * MiB)]));
+    await pubSend(Buffer.concat([pack({ v: 1, t: 'hb', from: 'beta', epoch: fakeEpoch, sum: 'x' }), randomBytes(5 * MiB)]));
     const id = `sentinel-${++sentinel}`;
     // The SUB reconnects within 100 ms; sentinels go until one is heard again.
     await waitFor('the node hears the fake peer again', async () => {
-      await pub.send(pack({ v: 1, t: 'hb', from: id, epoch: fakeEpoch, sum: 'x' }));
+      await pubSend(pack({ v: 1, t: 'hb', from: id, epoch: fakeEpoch, sum: 'x' }));
       return alpha.logs.slice(before).some((l) => l.msg === 'dropped a frame' && String(l.reason).includes(`"${id}"`));
     }, 10_000, 100);
     await healthy('after an oversized frame');
