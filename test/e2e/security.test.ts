@@ -255,6 +255,11 @@ describe('a node that lists the wrong publicKey for its peer', () => {
       alpha = await startNode(nodes[0]!);
       await waitConnected(alpha, 10000);
       await waitConnected(beta, 10000);
+      // v1 was made while they could not talk: both report it as a split-brain once they have
+      // exchanged digests, and a new change then resolves it. (A change made before beta has
+      // heard the digests would meet v0 there and be a split-brain of its own.)
+      await alpha.waitStatus('app.conf', 'split-brain', 10000);
+      await beta.waitStatus('app.conf', 'split-brain', 10000);
       writeFileSync(alpha.file('app.conf'), 'v2\n');
       await waitFor('beta takes alpha\'s change', () => md5File(beta.file('app.conf')) === md5('v2\n'), 8000);
     } finally {
