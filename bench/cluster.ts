@@ -78,7 +78,9 @@ export class BenchCluster {
   /** Spawns every node at once without waiting. */
   spawnAll(): RunningNode[] {
     for (const def of this.defs) {
-      const proc = spawn(process.execPath, [CLI, 'start', '--config', def.configPath, '--log-level', this.ctx.opts.logLevel], {
+      const prof = this.ctx.opts.cpuProfDir;
+      const nodeArgs = prof === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${def.name}.cpuprofile`];
+      const proc = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--config', def.configPath, '--log-level', this.ctx.opts.logLevel], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       const node = new RunningNode(def, proc);
@@ -131,6 +133,14 @@ export class BenchCluster {
     this.#stopping = true;
     await Promise.all(
       this.running.map(async (r) => {
+        if (this.ctx.opts.cpuProfDir !== null) {
+          // A profile is written only on a clean exit: ask, then insist after the contract's 2 s.
+          r.proc.kill('SIGTERM');
+          const insist = setTimeout(() => r.proc.kill('SIGKILL'), 5000);
+          await r.exited;
+          clearTimeout(insist);
+          return;
+        }
         r.proc.kill('SIGKILL');
         await r.exited;
       }),

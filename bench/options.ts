@@ -30,6 +30,7 @@ export const HELP = `npm run bench -- [options]
   --idle-seconds N      length of the idle window (default 60; quick 5)
   --log-level LEVEL     the daemons' log level (default info; 'applied change from peer' is info)
   --out DIR             where results go (default bench/results; quick bench/results/quick)
+  --cpu-prof DIR        run the daemons with node --cpu-prof, one .cpuprofile per daemon in DIR
   --strict              exit 1 when a scenario fails (always on with --quick)
   --help`;
 
@@ -66,6 +67,7 @@ export function parseOptions(argv: string[]): Options | null {
       'idle-seconds': { type: 'string' },
       'log-level': { type: 'string' },
       out: { type: 'string' },
+      'cpu-prof': { type: 'string' },
     },
   });
   if (values.help) return null;
@@ -103,5 +105,6 @@ export function parseOptions(argv: string[]): Options | null {
     idleSeconds: int('idle-seconds', values['idle-seconds'], quick ? 5 : 60, 1),
     logLevel: values['log-level'] ?? 'info',
     outDir: path.resolve(values.out ?? path.join(ROOT, quick ? 'bench/results/quick' : 'bench/results')),
+    cpuProfDir: values['cpu-prof'] === undefined ? null : path.resolve(values['cpu-prof']),
   };
 }

@@ -17,6 +17,8 @@ export interface Options {
   idleSeconds: number;
   logLevel: string;
   outDir: string;
+  /** When set, the daemons run under `node --cpu-prof` and write their profiles here. */
+  cpuProfDir: string | null;
 }
 
 /** Quantiles of a set of samples, in milliseconds (nearest rank). */
