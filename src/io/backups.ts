@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, linkSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { copyFileSync, linkSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
 import { copyFile, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Md5 } from '../core/types.js';
@@ -15,20 +15,25 @@ export interface KeptVersion {
   readonly path: string;
 }
 
-const ENTRY_RE = /^(\d{13,})-([0-9a-f]{32})$/;
+/** `<key>@<ms>-<md5>`: the key names the file (see keyFor), the rest the version. */
+const ENTRY_RE = /^([A-Za-z0-9._-]+-[0-9a-f]{12})@(\d{13,})-([0-9a-f]{32})$/;
+/** An entry of the layout before 0.2: `backups/<key>/<ms>-<md5>`. */
+const OLD_ENTRY_RE = /^(\d{13,})-([0-9a-f]{32})$/;
+const KEY_RE = /^[A-Za-z0-9._-]+-[0-9a-f]{12}$/;
 
 /**
- * The previous versions of each listed file, in `stateDir/backups/<name>-<hash>/<ms>-<md5>`.
- * A version is kept as a hard link to the replaced inode when the folder is on the same
- * filesystem (no copy, nothing on the write's critical path but one link), else as an
- * fsynced copy. The newest `limit` distinct versions per file are kept.
+ * The previous versions of each listed file, in one folder: `stateDir/backups/<key>@<ms>-<md5>`,
+ * with `<key>` the file's cluster name made readable plus a hash of it. One folder for all files,
+ * so keeping the first version of a file costs a `link`, not a `mkdir` as well. A version is kept
+ * as a hard link to the replaced inode when the folder is on the same filesystem (no copy), else
+ * as an fsynced copy. The newest `limit` distinct versions per file are kept.
  */
 export class BackupStore {
   readonly #root: string;
   readonly #limit: number;
-  /** The kept entries' file names per folder, oldest first, once read. */
-  readonly #index = new Map<string, string[]>();
-  readonly #folders = new Map<string, string>();
+  /** The kept entries' names per key, oldest first; read from disk once, by load(). */
+  #index: Map<string, string[]> | null = null;
+  readonly #keys = new Map<string, string>();
   /** Entries pruned but not yet removed: removal waits until the write in progress is done. */
   #drops: string[] = [];
 
@@ -41,30 +46,56 @@ export class BackupStore {
     return this.#limit > 0;
   }
 
-  /** The folder of one file's versions: readable, unique per name, at most ~120 characters. */
-  folderFor(name: string): string {
-    let dir = this.#folders.get(name);
-    if (dir === undefined) {
-      dir = this.#folderOf(name);
-      this.#folders.set(name, dir);
+  /** The prefix of one file's entries: readable, unique per name, at most ~93 characters. */
+  keyFor(name: string): string {
+    let key = this.#keys.get(name);
+    if (key === undefined) {
+      const readable = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-80) || 'file';
+      key = `${readable}-${createHash('md5').update(name).digest('hex').slice(0, 12)}`;
+      this.#keys.set(name, key);
     }
-    return dir;
+    return key;
   }
 
-  #folderOf(name: string): string {
-    const readable = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').slice(-80) || 'file';
-    const hash = createHash('md5').update(name).digest('hex').slice(0, 12);
-    return path.join(this.#root, `${readable}-${hash}`);
+  /**
+   * Creates the folder and reads what it holds (moving entries of the older one-folder-per-file
+   * layout into it). Called at start, so that no change pays for it; runs by itself otherwise.
+   */
+  load(): void {
+    if (this.#index || !this.enabled) return;
+    mkdirSync(this.#root, { recursive: true, mode: 0o700 });
+    const index = new Map<string, string[]>();
+    for (const ent of readdirSync(this.#root, { withFileTypes: true })) {
+      if (ent.isDirectory() && KEY_RE.test(ent.name)) {
+        this.#migrate(ent.name, index);
+        continue;
+      }
+      const m = ENTRY_RE.exec(ent.name);
+      if (m) this.#listOf(index, m[1]!).push(ent.name);
+    }
+    for (const names of index.values()) names.sort(byTime);
+    this.#index = index;
   }
 
-  #entries(dir: string): string[] {
-    let names = this.#index.get(dir);
-    if (!names) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      names = readdirSync(dir).filter((n) => ENTRY_RE.test(n)).sort();
-      this.#index.set(dir, names);
-    }
+  #listOf(index: Map<string, string[]>, key: string): string[] {
+    let names = index.get(key);
+    if (!names) index.set(key, (names = []));
     return names;
+  }
+
+  #migrate(key: string, index: Map<string, string[]>): void {
+    const dir = path.join(this.#root, key);
+    for (const n of readdirSync(dir)) {
+      if (!OLD_ENTRY_RE.test(n)) continue;
+      const flat = `${key}@${n}`;
+      renameSync(path.join(dir, n), path.join(this.#root, flat));
+      this.#listOf(index, key).push(flat);
+    }
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Something else is in there: leave it.
+    }
   }
 
   /**
@@ -74,10 +105,11 @@ export class BackupStore {
    */
   keep(name: string, target: string, md5: Md5, size: number, now = Date.now()): void | Promise<void> {
     if (!this.enabled) return;
-    const dir = this.folderFor(name);
-    const names = this.#entries(dir);
-    const entry = path.join(dir, `${String(now).padStart(13, '0')}-${md5}`);
-    const done = () => this.#added(dir, names, path.basename(entry), md5);
+    this.load();
+    const key = this.keyFor(name);
+    const names = this.#listOf(this.#index!, key);
+    const entry = path.join(this.#root, `${key}@${String(now).padStart(13, '0')}-${md5}`);
+    const done = () => this.#added(names, path.basename(entry), md5);
     try {
       linkSync(target, entry);
       return done();
@@ -110,9 +142,9 @@ export class BackupStore {
    * this backup was made for: unlinking a file's last link frees its blocks, which is not
    * work to do between a change's arrival and its bytes being on disk.
    */
-  #added(dir: string, names: string[], added: string, md5: Md5): void {
+  #added(names: string[], added: string, md5: Md5): void {
     const before = this.#drops.length;
-    const drop = (n: string) => this.#drops.push(path.join(dir, n));
+    const drop = (n: string) => this.#drops.push(path.join(this.#root, n));
     for (let i = names.length - 1; i >= 0; i--) {
       if (names[i] !== added && names[i]!.endsWith(md5)) drop(names.splice(i, 1)[0]!);
     }
@@ -137,24 +169,31 @@ export class BackupStore {
   /** The kept versions of a file, newest first, read from disk. */
   async list(name: string): Promise<KeptVersion[]> {
     this.flush();
-    const dir = this.folderFor(name);
+    const key = this.keyFor(name);
     let names: string[];
     try {
-      names = (await readdir(dir)).filter((n) => ENTRY_RE.test(n)).sort().reverse();
+      names = (await readdir(this.#root)).filter((n) => n.startsWith(`${key}@`) && ENTRY_RE.test(n)).sort(byTime).reverse();
     } catch {
       return [];
     }
     const out: KeptVersion[] = [];
     for (const n of names) {
       const m = ENTRY_RE.exec(n)!;
-      const p = path.join(dir, n);
+      const p = path.join(this.#root, n);
       try {
         const st = await stat(p);
-        out.push({ md5: m[2]!, size: st.size, savedAt: new Date(Number(m[1])).toISOString(), path: p });
+        out.push({ md5: m[3]!, size: st.size, savedAt: new Date(Number(m[2])).toISOString(), path: p });
       } catch {
         // Pruned while listing.
       }
     }
     return out;
   }
+}
+
+/** Oldest first: by the time in the name (13+ digits, so numerically), then the md5. */
+function byTime(a: string, b: string): number {
+  const ta = a.slice(a.lastIndexOf('@') + 1);
+  const tb = b.slice(b.lastIndexOf('@') + 1);
+  return ta.length - tb.length || (ta < tb ? -1 : ta > tb ? 1 : 0);
 }

@@ -117,6 +117,11 @@ export class EntangledNode implements NodeView, NodeActions {
     } catch (err) {
       throw new ConfigError(`stateDir: cannot use ${this.settings.stateDir} (${errorText(err)})`);
     }
+    try {
+      this.#backups.load();
+    } catch (err) {
+      throw new ConfigError(`stateDir: cannot keep backups in ${path.join(this.settings.stateDir, 'backups')} (${errorText(err)})`);
+    }
     // A few at a time: small files are read synchronously anyway, large ones stream.
     const entries = [...this.#files.values()];
     for (let i = 0; i < entries.length; i += 64) await Promise.all(entries.slice(i, i + 64).map((e) => this.#bootstrapFile(e)));

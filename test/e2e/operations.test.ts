@@ -112,9 +112,10 @@ describe('backups and restore', () => {
       assert.deepEqual(kept.map((v: { md5: string }) => v.md5), [md5('same\n')]);
       // The kept copy is on disk under stateDir with the replaced content.
       const dir = path.join(a.def.dir, 'state', 'backups');
-      const [folder] = readdirSync(dir);
-      const [entry] = readdirSync(path.join(dir, folder!));
-      assert.equal(readFileSync(path.join(dir, folder!, entry!), 'utf8'), 'same\n');
+      const entries = readdirSync(dir);
+      assert.equal(entries.length, 1);
+      assert.match(entries[0]!, new RegExp(`^app\\.conf-[0-9a-f]{12}@\\d{13}-${md5('same\n')}$`));
+      assert.equal(readFileSync(path.join(dir, entries[0]!), 'utf8'), 'same\n');
     } finally {
       await stopAll([a, b], root);
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -53,11 +53,43 @@ describe('BackupStore', () => {
     assert.deepEqual((await store.list('conf/app.conf')).map((k) => k.md5), [md5('a\n'), md5('b\n')]);
   });
 
-  test('files with similar names get separate folders; an unknown name lists nothing', async () => {
+  test('files with similar names get separate keys; an unknown name lists nothing', async () => {
     const { store } = fixture(1);
-    assert.notEqual(store.folderFor('a/b.conf'), store.folderFor('a_b.conf'));
-    assert.ok(path.basename(store.folderFor(`${'x'.repeat(4000)}.conf`)).length < 120);
+    assert.notEqual(store.keyFor('a/b.conf'), store.keyFor('a_b.conf'));
+    assert.ok(store.keyFor(`${'x'.repeat(4000)}.conf`).length < 100);
     assert.deepEqual(await store.list('never.conf'), []);
+  });
+
+  test('all files share one folder: each listing holds only its own file, in time order', async () => {
+    const { dir, store } = fixture(5);
+    const a = path.join(dir, 'a.conf');
+    const b = path.join(dir, 'b.conf');
+    writeFileSync(a, 'a0\n');
+    writeFileSync(b, 'b0\n');
+    store.keep('a.conf', a, md5('a0\n'), 3, 999_999_999_999);
+    store.keep('b.conf', b, md5('b0\n'), 3, 1_000_000_000_000);
+    rmSync(a);
+    writeFileSync(a, 'a1\n');
+    store.keep('a.conf', a, md5('a1\n'), 3, 10_000_000_000_000);
+    assert.deepEqual((await store.list('a.conf')).map((k) => k.md5), [md5('a1\n'), md5('a0\n')]);
+    assert.deepEqual((await store.list('b.conf')).map((k) => k.md5), [md5('b0\n')]);
+    assert.deepEqual(readdirSync(path.join(dir, 'state')), ['backups']);
+    assert.equal(readdirSync(path.join(dir, 'state', 'backups')).length, 3);
+  });
+
+  test('versions kept by the older one-folder-per-file layout are moved in and still count', async () => {
+    const { dir, file, store, replace } = fixture(2);
+    const old = path.join(dir, 'state', 'backups', store.keyFor('conf/app.conf'));
+    mkdirSync(old, { recursive: true });
+    writeFileSync(path.join(old, `0999999999999-${md5('old\n')}`), 'old\n');
+    writeFileSync(file, 'v0\n');
+    replace('v1\n', 1_000_000_000_000);
+    const kept = await store.list('conf/app.conf');
+    assert.deepEqual(kept.map((k) => k.md5), [md5('v0\n'), md5('old\n')]);
+    assert.equal(readFileSync(kept[1]!.path, 'utf8'), 'old\n');
+    assert.equal(existsSync(old), false);
+    replace('v2\n', 1_000_000_000_001);
+    assert.deepEqual((await store.list('conf/app.conf')).map((k) => k.md5), [md5('v1\n'), md5('v0\n')]);
   });
 
   test('limit 0 keeps nothing', async () => {
