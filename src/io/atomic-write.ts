@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SMALL_FILE_BYTES } from './snapshot.js';
@@ -13,8 +13,16 @@ export function isTempFor(name: string, base: string): boolean {
   return TEMP_RE.test(name) && name.startsWith(`.${base}.`) && name.length === base.length + 2 + 12 + TEMP_SUFFIX.length;
 }
 
+/**
+ * The temp names' 12 hex digits: a random start per process, then a counter (a random draw per
+ * write costs a getrandom call and 30 µs in a burst). Unique within the process; across
+ * processes the random start makes a clash unlikely, and the exclusive create refuses one.
+ */
+let tempSeq = randomBytes(6).readUIntBE(0, 6);
+
 export function tempPathFor(target: string): string {
-  return path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+  tempSeq = (tempSeq + 1) % 0x1000000000000;
+  return path.join(path.dirname(target), `.${path.basename(target)}.${tempSeq.toString(16).padStart(12, '0')}${TEMP_SUFFIX}`);
 }
 
 /** Thrown when the precondition checked just before the rename no longer holds. */
@@ -55,10 +63,33 @@ interface Keep {
   owner: { uid: number; gid: number } | null;
 }
 
+const MY_UID = process.getuid?.();
+const MY_GID = process.getgid?.();
+
 function keepOf(st: { mode: number; uid: number; gid: number } | null): Keep {
   if (!st) return { mode: 0o644, owner: null };
-  const mine = st.uid === process.getuid?.() && st.gid === process.getgid?.();
+  const mine = st.uid === MY_UID && st.gid === MY_GID;
   return { mode: st.mode & 0o7777, owner: mine ? null : { uid: st.uid, gid: st.gid } };
+}
+
+/** The process's umask, read once from /proc (reading it with process.umask() would set it); null when unknown. */
+const UMASK: number | null = (() => {
+  try {
+    const m = /^Umask:\s+([0-7]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? parseInt(m[1]!, 8) : null;
+  } catch {
+    return null;
+  }
+})();
+
+/**
+ * The mode to create the temp file with, and whether an fchmod must still follow: creating it
+ * with the final permission bits saves the fchmod (an inode update) when the umask keeps them
+ * all and no owner change is to follow (a chown would clear set-id bits set before it).
+ */
+function createMode(keep: Keep): { mode: number; chmod: boolean } {
+  const plain = (keep.mode & ~0o777) === 0 && keep.owner === null && UMASK !== null && (keep.mode & UMASK) === 0;
+  return plain ? { mode: keep.mode, chmod: false } : { mode: 0o600, chmod: true };
 }
 
 function statOrNull(target: string) {
@@ -109,11 +140,12 @@ async function beforeRename(tmp: string, opts: AtomicWriteOptions): Promise<void
 function writeTempSync(target: string, data: Uint8Array): string {
   const keep = keepOf(statOrNull(target));
   const tmp = tempPathFor(target);
-  const fd = openSync(tmp, 'wx', 0o600);
+  const create = createMode(keep);
+  const fd = openSync(tmp, 'wx', create.mode);
   try {
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fchmodSync(fd, keep.mode);
+    if (create.chmod) fchmodSync(fd, keep.mode);
     if (keep.owner) fchownSync(fd, keep.owner.uid, keep.owner.gid);
     fsyncSync(fd);
   } catch (err) {
@@ -145,7 +177,8 @@ export async function atomicWriteStream(
 ): Promise<void> {
   const keep = keepOf(statOrNull(target));
   const tmp = tempPathFor(target);
-  const fh = await open(tmp, 'wx', 0o600);
+  const create = createMode(keep);
+  const fh = await open(tmp, 'wx', create.mode);
   let renamed = false;
   try {
     try {
@@ -158,7 +191,7 @@ export async function atomicWriteStream(
           pos += bytesWritten;
         }
       });
-      await fh.chmod(keep.mode);
+      if (create.chmod) await fh.chmod(keep.mode);
       if (keep.owner) await fh.chown(keep.owner.uid, keep.owner.gid);
       await fh.sync();
     } finally {

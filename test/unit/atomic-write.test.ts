@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { atomicWrite, isTempFor, tempPathFor } from '../../src/io/atomic-write.js';
+
+const dirs: string[] = [];
+after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function folder(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'entangled-aw-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const MODULE = path.join(HERE, '../../src/io/atomic-write.ts');
+
+/**
+ * Writes `content` over each file with atomicWrite (sync and thread-pool paths alternately) in
+ * a child process whose umask is `umask`; returns each file's permission bits afterwards.
+ */
+function writeUnderUmask(umask: string, files: string[]): number[] {
+  const script = `
+    const { atomicWrite } = await import(${JSON.stringify(MODULE)});
+    const files = ${JSON.stringify(files)};
+    for (const [i, f] of files.entries()) await atomicWrite(f, Buffer.from('new ' + i + '\\n'), { sync: i % 2 === 0 });`;
+  execFileSync('sh', ['-c', `umask ${umask} && exec "$0" --import tsx --input-type=module -e "$1"`, process.execPath, script], { cwd: path.join(HERE, '../..') });
+  return files.map((f) => statSync(f).mode & 0o7777);
+}
+
+describe('atomicWrite', () => {
+  it('keeps each file\'s mode, and gives a new file 0644, under the usual umask 022', () => {
+    const dir = folder();
+    const modes = [0o644, 0o664, 0o600, 0o755, 0o640, 0o666];
+    const files = modes.map((m, i) => {
+      const f = path.join(dir, `f${i}.conf`);
+      writeFileSync(f, 'old\n');
+      chmodSync(f, m);
+      return f;
+    });
+    const created = [path.join(dir, 'new-a.conf'), path.join(dir, 'new-b.conf')];
+    assert.deepEqual(writeUnderUmask('022', [...files, ...created]), [...modes, 0o644, 0o644]);
+    assert.equal(readFileSync(files[1]!, 'utf8'), 'new 1\n');
+    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.entangled-tmp')), []);
+  });
+
+  it('keeps the modes whatever the umask (077 strips group and other bits on create)', () => {
+    const dir = folder();
+    const modes = [0o644, 0o664, 0o600, 0o755];
+    const files = modes.map((m, i) => {
+      const f = path.join(dir, `f${i}.conf`);
+      writeFileSync(f, 'old\n');
+      chmodSync(f, m);
+      return f;
+    });
+    const created = [path.join(dir, 'new-a.conf'), path.join(dir, 'new-b.conf')];
+    assert.deepEqual(writeUnderUmask('077', [...files, ...created]), [...modes, 0o644, 0o644]);
+  });
+
+  it('temp names are hidden, distinct for each write, and recognised as ours', async () => {
+    const dir = folder();
+    const target = path.join(dir, 'app.conf');
+    const names = Array.from({ length: 1000 }, () => path.basename(tempPathFor(target)));
+    assert.equal(new Set(names).size, names.length);
+    for (const n of names) assert.ok(isTempFor(n, 'app.conf'), n);
+    await atomicWrite(target, Buffer.from('x\n'));
+    assert.deepEqual(readdirSync(dir), ['app.conf']);
+  });
+});
