@@ -11,7 +11,16 @@ export interface Snapshot {
   readonly data: Buffer | null;
   /** Identity of what was read: inode, size, mtime and ctime in nanoseconds. */
   readonly sig: string;
+  /**
+   * The file's ctime was already SETTLED_MS old when the read began, so any later change to it
+   * gets another ctime (timestamps come from a coarse clock: a change within the same tick as
+   * the last one may keep its ctime). While `sig` is unchanged, this md5 is the file's.
+   */
+  readonly settled: boolean;
 }
+
+/** Twice the coarsest kernel clock tick (HZ=100). */
+const SETTLED_NS = 20_000_000n;
 
 /**
  * Files up to this size are read whole and synchronously: one open, fstat and read on the main
@@ -20,6 +29,7 @@ export interface Snapshot {
  */
 export const SMALL_FILE_BYTES = 1024 * 1024;
 const STREAM_CHUNK = 1024 * 1024;
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
 
 export function md5Of(data: Uint8Array): Md5 {
   return createHash('md5').update(data).digest('hex');
@@ -47,6 +57,7 @@ const ABSENT = new Set(['ENOENT', 'EISDIR', 'ENOTDIR']);
  * (EACCES, EIO) are thrown.
  */
 export function readSnapshotSync(file: string): Snapshot | null | undefined {
+  const began = BigInt(Date.now()) * 1_000_000n;
   let fd: number;
   try {
     fd = openSync(file, 'r');
@@ -59,8 +70,9 @@ export function readSnapshotSync(file: string): Snapshot | null | undefined {
     if (!st.isFile()) return null;
     if (st.size > BigInt(SMALL_FILE_BYTES)) return undefined;
     // Read to the end, but never past the small-file limit: a file that grows while we read it
-    // (a writer still writing) is not small any more.
-    let buf = Buffer.allocUnsafe(Math.min(Number(st.size) + 4096, SMALL_FILE_BYTES + 1));
+    // (a writer still writing) is not small any more. Reads go to one scratch buffer, so a
+    // read makes one allocation (the copy handed out), not a large one for every look.
+    let buf = Number(st.size) + 4096 <= SCRATCH.length ? SCRATCH : Buffer.allocUnsafe(Math.min(Number(st.size) + 4096, SMALL_FILE_BYTES + 1));
     let got = 0;
     for (;;) {
       if (got === buf.length) {
@@ -73,14 +85,15 @@ export function readSnapshotSync(file: string): Snapshot | null | undefined {
       if (n === 0) break;
       got += n;
     }
-    const data = got === buf.length ? buf : Buffer.from(buf.subarray(0, got));
-    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf(st) };
+    // Only the scratch buffer's bytes must be copied out; a buffer of the file's own is handed on.
+    const data = buf === SCRATCH ? Buffer.from(buf.subarray(0, got)) : buf.subarray(0, got);
+    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf(st), settled: began - st.ctimeNs > SETTLED_NS };
   } finally {
     closeSync(fd);
   }
 }
 
-/** A previous hash of a large file, reused while its signature is unchanged. */
+/** A previous hash of a file, reused while its signature is unchanged (see Snapshot.settled). */
 export interface HashCache {
   sig: string;
   md5: Md5;
@@ -113,7 +126,7 @@ async function streamSnapshot(file: string, cache?: HashCache | null): Promise<S
     const st = await fh.stat({ bigint: true });
     const sig = sigOf(st);
     const mtimeMs = Number(st.mtimeMs);
-    if (cache && cache.sig === sig) return { md5: cache.md5, size: Number(st.size), mtimeMs, data: null, sig };
+    if (cache && cache.sig === sig) return { md5: cache.md5, size: Number(st.size), mtimeMs, data: null, sig, settled: false };
     const hash = createHash('md5');
     const buf = Buffer.allocUnsafe(STREAM_CHUNK);
     let size = 0;
@@ -125,10 +138,18 @@ async function streamSnapshot(file: string, cache?: HashCache | null): Promise<S
     }
     // The identity after reading: a write during the read changes ctime, so the next look re-hashes.
     const after = await fh.stat({ bigint: true });
-    return { md5: hash.digest('hex'), size, mtimeMs, data: null, sig: sigOf(after) === sig ? sig : 'moving' };
+    return { md5: hash.digest('hex'), size, mtimeMs, data: null, sig: sigOf(after) === sig ? sig : 'moving', settled: false };
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * The file's md5 from `cache` when its identity has not changed since (one stat, no read);
+ * undefined when it must be read.
+ */
+export function cachedMd5(file: string, cache: HashCache | null | undefined): Md5 | undefined {
+  return cache && statSig(file) === cache.sig ? cache.md5 : undefined;
 }
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */

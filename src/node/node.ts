@@ -11,7 +11,7 @@ import type { Md5, PeerStatus } from '../core/types.js';
 import { atomicWrite, atomicWriteStream, PreconditionFailed, removeStrayTemps, ValidationFailed } from '../io/atomic-write.js';
 import { BackupStore } from '../io/backups.js';
 import { Journal } from '../io/journal.js';
-import { readRange, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type Snapshot } from '../io/snapshot.js';
+import { cachedMd5, readRange, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type Snapshot } from '../io/snapshot.js';
 import { Watcher } from '../io/watcher.js';
 import type { Logger } from '../log.js';
 import { decodeFrame } from '../net/codec.js';
@@ -259,7 +259,19 @@ export class EntangledNode implements NodeView, NodeActions {
   }
 
   #cacheHash(entry: FileEntry, snap: Snapshot | null): void {
-    entry.hash = snap && snap.data === null && snap.sig !== 'moving' ? { sig: snap.sig, md5: snap.md5 } : null;
+    entry.hash = snap && snap.sig !== 'moving' && (snap.data === null || snap.settled) ? { sig: snap.sig, md5: snap.md5 } : null;
+  }
+
+  /**
+   * What is on disk now, to decide on a peer's change: the cached md5 when the file's identity
+   * has not moved since it was read settled (one stat), else a scan, which first publishes a
+   * local edit the watcher has not reported yet. Undefined when the file cannot be read.
+   */
+  async #localNow(entry: FileEntry): Promise<Md5 | null | undefined> {
+    const cached = entry.errorKind === 'read' ? undefined : cachedMd5(entry.spec.path, entry.hash);
+    if (cached !== undefined && cached === entry.known && cached === entry.local.md5) return cached;
+    const snap = await this.#scan(entry);
+    return snap === undefined ? undefined : (snap?.md5 ?? null);
   }
 
   #onSnapshot(entry: FileEntry, snap: Snapshot | null): void {
@@ -493,10 +505,8 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#inbound--;
     const facts = entry.peers.get(link.spec.name);
     if (!facts || this.#stopping) return;
-    // Decide on what is on disk: a local edit the watcher has not reported yet is published first.
-    const snap = await this.#scan(entry);
-    if (snap === undefined) return;
-    const local = snap?.md5 ?? null;
+    const local = await this.#localNow(entry);
+    if (local === undefined) return;
     // A later change of the same sender, already waiting, replaces this one and lists our copy
     // among the versions it supersedes: skip the write of a version that would live microseconds.
     if (isSuperseded(local, frame, entry.incoming)) {
@@ -653,6 +663,8 @@ export class EntangledNode implements NodeView, NodeActions {
    * for a large one, its signature (inode, size, mtime and ctime in ns) still that of its last hash.
    */
   #holds(entry: FileEntry, expected: Md5 | null): boolean | Promise<boolean> {
+    const cached = cachedMd5(entry.spec.path, entry.hash);
+    if (cached !== undefined) return cached === expected;
     const small = readSnapshotSync(entry.spec.path);
     if (small !== undefined) return (small?.md5 ?? null) === expected;
     return readSnapshot(entry.spec.path, entry.hash).then((s) => (s?.md5 ?? null) === expected);
@@ -1010,7 +1022,7 @@ export class EntangledNode implements NodeView, NodeActions {
     entry.lastSent = { prev, md5 };
     this.#markSent(entry, md5, link.spec.name);
     const data = content instanceof Uint8Array ? Buffer.from(content.buffer, content.byteOffset, content.length) : null;
-    this.#publishChange(entry, prev, { md5, size: entry.local.size, mtimeMs: entry.local.mtimeMs, data, sig: entry.statSig });
+    this.#publishChange(entry, prev, { md5, size: entry.local.size, mtimeMs: entry.local.mtimeMs, data, sig: entry.statSig, settled: false });
     return 'updated';
   }
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { md5Of, readRange, readSnapshot, readSnapshotSync, SMALL_FILE_BYTES } from '../../src/io/snapshot.js';
+import { cachedMd5, md5Of, readRange, readSnapshot, readSnapshotSync, SMALL_FILE_BYTES } from '../../src/io/snapshot.js';
 
 describe('snapshot (real files)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'entangled-snap-'));
@@ -23,6 +23,23 @@ describe('snapshot (real files)', () => {
     assert.ok(s.data?.equals(smallData));
     assert.equal(s.size, smallData.length);
     assert.match(s.sig, /^\d+:\d+:\d+:\d+$/);
+  });
+
+  test('a read is settled only when the file\'s ctime was 20 ms old; then its md5 is reused until the identity moves', async () => {
+    const f = path.join(dir, 'settle.conf');
+    writeFileSync(f, 'v1\n');
+    const fresh = readSnapshotSync(f)!;
+    // Read at once after the write: a change in the same clock tick could keep this identity.
+    if (Date.now() - statSync(f).ctimeMs < 15) assert.equal(fresh.settled, false);
+    const ctime = statSync(f).ctimeMs;
+    while (Date.now() - ctime < 30) await new Promise((r) => setTimeout(r, 5));
+    const old = readSnapshotSync(f)!;
+    assert.equal(old.settled, true);
+    const cache = { sig: old.sig, md5: old.md5 };
+    assert.equal(cachedMd5(f, cache), md5Of(Buffer.from('v1\n')));
+    writeFileSync(f, 'v2\n'); // same size, same inode: only the times move
+    assert.equal(cachedMd5(f, cache), undefined);
+    assert.equal(cachedMd5(f, null), undefined);
   });
 
   test('a large file is hashed while streaming and never held', async () => {
