@@ -99,10 +99,12 @@ async function peer(dir: string, endpoint: string): Promise<void> {
   sub.connect(endpoint);
   sub.subscribe();
   process.send!('ready');
-  // One change alone is written on the main thread; while more are waiting, through the pool.
+  // One change alone is written on the main thread; while more are waiting, through the pool,
+  // one after another per file (an older version must not be renamed in after a newer one).
   let seq = 0;
   let inFlight = 0;
   const dirSync = sharedDirSync(dir);
+  const chains = new Map<string, Promise<void>>();
   for await (const [msg] of sub) {
     const { name, data } = unpack(msg!) as { name: string; data: Uint8Array };
     if (inFlight === 0 && sub.readable === false) {
@@ -110,7 +112,10 @@ async function peer(dir: string, endpoint: string): Promise<void> {
       continue;
     }
     inFlight++;
-    void durableWriteAsync(dir, name, data, seq++, dirSync).finally(() => inFlight--);
+    const n = seq++;
+    const next = (chains.get(name) ?? Promise.resolve()).then(() => durableWriteAsync(dir, name, data, n, dirSync)).finally(() => inFlight--);
+    chains.set(name, next);
+    void next.finally(() => chains.get(name) === next && chains.delete(name));
   }
 }
 
