@@ -13,6 +13,6 @@ import { setFlagsFromString } from 'node:v8';
 // once settled) instead of 108–123; 10,000 files start at 131–136 MiB peak instead of 164–169;
 // 1 KiB latency, the burst and 1 GiB transfers unchanged.
 //
-// libuv's thread pool keeps its default 4 threads: more concurrent fsyncs only queue up on the
-// filesystem's journal (measured: 16 and 64 threads made a 1,000-file burst slower, not faster).
+// libuv's thread pool keeps its default 4 threads: more concurrent fsyncs only queue up behind
+// the disk (measured: 16 and 64 threads made a 1,000-file burst slower, not faster).
 setFlagsFromString('--semi-space-growth-factor=1');
