@@ -17,7 +17,7 @@ export interface KeptVersion {
 
 /** `<key>@<ms>-<md5>`: the key names the file (see keyFor), the rest the version. */
 const ENTRY_RE = /^([A-Za-z0-9._-]+-[0-9a-f]{12})@(\d{13,})-([0-9a-f]{32})$/;
-/** An entry of the layout before 0.2: `backups/<key>/<ms>-<md5>`. */
+/** An entry of the earlier layout, one folder per file: `backups/<key>/<ms>-<md5>`. */
 const OLD_ENTRY_RE = /^(\d{13,})-([0-9a-f]{32})$/;
 const KEY_RE = /^[A-Za-z0-9._-]+-[0-9a-f]{12}$/;
 

@@ -12,7 +12,7 @@ export interface Snapshot {
   /** Identity of what was read: inode, size, mtime and ctime in nanoseconds. */
   readonly sig: string;
   /**
-   * The file's ctime was already SETTLED_MS old when the read began, so any later change to it
+   * The file's ctime was already 20 ms old (SETTLED_NS) when the read began, so any later change to it
    * gets another ctime (timestamps come from a coarse clock: a change within the same tick as
    * the last one may keep its ctime). While `sig` is unchanged, this md5 is the file's.
    */

@@ -659,8 +659,9 @@ export class EntangledNode implements NodeView, NodeActions {
   }
 
   /**
-   * Whether the file on disk still hashes to `expected` (null: absent): re-read for small files;
-   * for a large one, its signature (inode, size, mtime and ctime in ns) still that of its last hash.
+   * Whether the file on disk still hashes to `expected` (null: absent): its signature (inode,
+   * size, mtime and ctime in ns) still that of its last hash, when that hash is trusted (a large
+   * file's, or a small file's read settled: see Snapshot.settled); otherwise read again.
    */
   #holds(entry: FileEntry, expected: Md5 | null): boolean | Promise<boolean> {
     const cached = cachedMd5(entry.spec.path, entry.hash);
