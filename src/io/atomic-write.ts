@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fchownSync, fsync as fsFsync, fsyncSync, open as fsOpen, openSync, readFileSync, renameSync, statSync, unlinkSync, write as fsWrite, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 
@@ -109,26 +109,68 @@ function statOrNull(target: string) {
  * the temp file is removed on every failure. Small files are written synchronously (latency).
  */
 export async function atomicWrite(target: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
-  if (data.length <= SMALL_FILE_BYTES && opts.sync !== false) {
-    const tmp = writeTempSync(target, data);
-    let renamed = false;
-    try {
-      await beforeRename(tmp, opts);
-      // RACE: a local write landing between the precondition check and this rename is
-      // replaced; the window is microseconds and the watcher then reports our bytes, not a change.
-      renameSync(tmp, target);
-      renamed = true;
-      fsyncPath(path.dirname(target));
-    } finally {
-      if (!renamed) unlinkQuietly(tmp);
+  if (data.length > SMALL_FILE_BYTES) {
+    await atomicWriteStream(target, (append) => append(data), opts);
+  } else if (opts.sync !== false) {
+    await install(writeTempSync(target, data), target, opts, 'now');
+  } else {
+    await install(await writeTempInPool(target, data), target, opts, 'shared');
+  }
+}
+
+/** A new temp file's path beside `target`, what to keep of the old file, and the mode to create it with. */
+function newTemp(target: string): { tmp: string; keep: Keep; create: { mode: number; chmod: boolean } } {
+  const keep = keepOf(statOrNull(target));
+  return { tmp: tempPathFor(target), keep, create: createMode(keep) };
+}
+
+/** Gives the open temp file the old file's mode (unless it was created with it) and owner. */
+function keepOwnership(fd: number, keep: Keep, create: { chmod: boolean }): void {
+  if (create.chmod) fchmodSync(fd, keep.mode);
+  if (keep.owner) fchownSync(fd, keep.owner.uid, keep.owner.gid);
+}
+
+/**
+ * The steps after the temp file is durable: validate, precondition, keep the old version,
+ * rename, then fsync the folder (`now`, or `shared` with the other renames in it waiting for
+ * one). The temp file is removed unless it was renamed.
+ */
+async function install(tmp: string, target: string, opts: AtomicWriteOptions, folderSync: 'now' | 'shared'): Promise<void> {
+  let renamed = false;
+  try {
+    if (opts.validate) {
+      const refused = await opts.validate(tmp);
+      if (refused !== null) throw new ValidationFailed(refused);
     }
-    return;
+    if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
+    await opts.beforeRename?.();
+    // RACE: a local write landing between the precondition check and this rename is
+    // replaced; the window is microseconds and the watcher then reports our bytes, not a change.
+    renameSync(tmp, target);
+    renamed = true;
+  } finally {
+    if (!renamed) unlinkQuietly(tmp);
   }
-  if (data.length <= SMALL_FILE_BYTES) {
-    await atomicWriteInPool(target, data, opts);
-    return;
+  if (folderSync === 'now') fsyncPath(path.dirname(target));
+  else await syncDirShared(path.dirname(target));
+}
+
+/** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
+function writeTempSync(target: string, data: Uint8Array): string {
+  const { tmp, keep, create } = newTemp(target);
+  const fd = openSync(tmp, 'wx', create.mode);
+  try {
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    keepOwnership(fd, keep, create);
+    fsyncSync(fd);
+  } catch (err) {
+    unlinkQuietly(tmp);
+    throw err;
+  } finally {
+    closeSync(fd);
   }
-  await atomicWriteStream(target, (append) => append(data), opts);
+  return tmp;
 }
 
 const openFd = promisify(fsOpen);
@@ -136,65 +178,24 @@ const writeFd = promisify(fsWrite);
 const fsyncFd = promisify(fsFsync);
 
 /**
- * A small file in a burst: the create, the write and the fsync in the thread pool (a create
- * and an fsync wait on the disk, and a burst's fsyncs overlap there), the rest on the main
- * thread; plain descriptors, not FileHandles (no object to collect per write); the folder's
- * fsync shared with the other renames waiting for one.
+ * writeTempSync for a small file in a burst: the create, the write and the fsync in the thread
+ * pool (a create and an fsync wait on the disk, and a burst's fsyncs overlap there), the rest
+ * on the main thread; plain descriptors, not FileHandles (no object to collect per write).
  */
-async function atomicWriteInPool(target: string, data: Uint8Array, opts: AtomicWriteOptions): Promise<void> {
-  const keep = keepOf(statOrNull(target));
-  const tmp = tempPathFor(target);
-  const create = createMode(keep);
+async function writeTempInPool(target: string, data: Uint8Array): Promise<string> {
+  const { tmp, keep, create } = newTemp(target);
   const fd = await openFd(tmp, 'wx', create.mode);
-  let renamed = false;
-  try {
-    try {
-      let off = 0;
-      while (off < data.length) off += (await writeFd(fd, data, off, data.length - off, off)).bytesWritten;
-      if (create.chmod) fchmodSync(fd, keep.mode);
-      if (keep.owner) fchownSync(fd, keep.owner.uid, keep.owner.gid);
-      await fsyncFd(fd);
-    } finally {
-      closeSync(fd);
-    }
-    await beforeRename(tmp, opts);
-    // RACE: as in atomicWrite, between the precondition and the rename.
-    renameSync(tmp, target);
-    renamed = true;
-    await syncDirShared(path.dirname(target));
-  } finally {
-    if (!renamed) unlinkQuietly(tmp);
-  }
-}
-
-/** The steps between a durable temp file and its rename: validate, precondition, keep the old. */
-async function beforeRename(tmp: string, opts: AtomicWriteOptions): Promise<void> {
-  if (opts.validate) {
-    const refused = await opts.validate(tmp);
-    if (refused !== null) throw new ValidationFailed(refused);
-  }
-  if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
-  await opts.beforeRename?.();
-}
-
-/** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
-function writeTempSync(target: string, data: Uint8Array): string {
-  const keep = keepOf(statOrNull(target));
-  const tmp = tempPathFor(target);
-  const create = createMode(keep);
-  const fd = openSync(tmp, 'wx', create.mode);
   try {
     let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    if (create.chmod) fchmodSync(fd, keep.mode);
-    if (keep.owner) fchownSync(fd, keep.owner.uid, keep.owner.gid);
-    fsyncSync(fd);
+    while (off < data.length) off += (await writeFd(fd, data, off, data.length - off, off)).bytesWritten;
+    keepOwnership(fd, keep, create);
+    await fsyncFd(fd);
   } catch (err) {
-    closeSync(fd);
     unlinkQuietly(tmp);
     throw err;
+  } finally {
+    closeSync(fd);
   }
-  closeSync(fd);
   return tmp;
 }
 
@@ -216,36 +217,27 @@ export async function atomicWriteStream(
   fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  const keep = keepOf(statOrNull(target));
-  const tmp = tempPathFor(target);
-  const create = createMode(keep);
+  const { tmp, keep, create } = newTemp(target);
   const fh = await open(tmp, 'wx', create.mode);
-  let renamed = false;
   try {
-    try {
-      let pos = 0;
-      await fill(async (piece) => {
-        let off = 0;
-        while (off < piece.length) {
-          const { bytesWritten } = await fh.write(piece, off, piece.length - off, pos);
-          off += bytesWritten;
-          pos += bytesWritten;
-        }
-      });
-      if (create.chmod) await fh.chmod(keep.mode);
-      if (keep.owner) await fh.chown(keep.owner.uid, keep.owner.gid);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await beforeRename(tmp, opts);
-    // RACE: as in atomicWrite, between the precondition and the rename.
-    await rename(tmp, target);
-    renamed = true;
-    await syncDirShared(path.dirname(target));
+    let pos = 0;
+    await fill(async (piece) => {
+      let off = 0;
+      while (off < piece.length) {
+        const { bytesWritten } = await fh.write(piece, off, piece.length - off, pos);
+        off += bytesWritten;
+        pos += bytesWritten;
+      }
+    });
+    keepOwnership(fh.fd, keep, create);
+    await fh.sync();
+  } catch (err) {
+    unlinkQuietly(tmp);
+    throw err;
   } finally {
-    if (!renamed) await unlink(tmp).catch(() => undefined);
+    await fh.close();
   }
+  await install(tmp, target, opts, 'shared');
 }
 
 interface DirSync {
