@@ -15,11 +15,14 @@ export interface KeptVersion {
   readonly path: string;
 }
 
-/** `<key>@<ms>-<md5>`: the key names the file (see keyFor), the rest the version. */
-const ENTRY_RE = /^([A-Za-z0-9._-]+-[0-9a-f]{12})@(\d{13,})-([0-9a-f]{32})$/;
+/** A file's key (see keyFor), and one version of it: `<ms>-<md5>`, the time padded to 13 digits. */
+const KEY = '[A-Za-z0-9._-]+-[0-9a-f]{12}';
+const VERSION = '(\\d{13,})-([0-9a-f]{32})';
+/** `<key>@<ms>-<md5>`: the key names the file, the rest the version. */
+const ENTRY_RE = new RegExp(`^(${KEY})@${VERSION}$`);
 /** An entry of the earlier layout, one folder per file: `backups/<key>/<ms>-<md5>`. */
-const OLD_ENTRY_RE = /^(\d{13,})-([0-9a-f]{32})$/;
-const KEY_RE = /^[A-Za-z0-9._-]+-[0-9a-f]{12}$/;
+const OLD_ENTRY_RE = new RegExp(`^${VERSION}$`);
+const KEY_RE = new RegExp(`^${KEY}$`);
 
 /**
  * The previous versions of each listed file, in one folder: `stateDir/backups/<key>@<ms>-<md5>`,
@@ -73,7 +76,8 @@ export class BackupStore {
       const m = ENTRY_RE.exec(ent.name);
       if (m) this.#listOf(index, m[1]!).push(ent.name);
     }
-    for (const names of index.values()) names.sort(byTime);
+    // One key's names differ only after `<key>@`, in the padded time: text order is time order.
+    for (const names of index.values()) names.sort();
     this.#index = index;
   }
 
@@ -172,7 +176,7 @@ export class BackupStore {
     const key = this.keyFor(name);
     let names: string[];
     try {
-      names = (await readdir(this.#root)).filter((n) => n.startsWith(`${key}@`) && ENTRY_RE.test(n)).sort(byTime).reverse();
+      names = (await readdir(this.#root)).filter((n) => n.startsWith(`${key}@`) && ENTRY_RE.test(n)).sort().reverse();
     } catch {
       return [];
     }
@@ -191,9 +195,3 @@ export class BackupStore {
   }
 }
 
-/** Oldest first: by the time in the name (13+ digits, so numerically), then the md5. */
-function byTime(a: string, b: string): number {
-  const ta = a.slice(a.lastIndexOf('@') + 1);
-  const tb = b.slice(b.lastIndexOf('@') + 1);
-  return ta.length - tb.length || (ta < tb ? -1 : ta > tb ? 1 : 0);
-}
