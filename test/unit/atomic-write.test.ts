@@ -32,32 +32,30 @@ function writeUnderUmask(umask: string, files: string[]): number[] {
   return files.map((f) => statSync(f).mode & 0o7777);
 }
 
+/** Files in a new folder, one per mode, each holding 'old' with that mode; then two paths not yet there. */
+function filesWithModes(modes: number[]): { dir: string; files: string[]; created: string[] } {
+  const dir = folder();
+  const files = modes.map((m, i) => {
+    const f = path.join(dir, `f${i}.conf`);
+    writeFileSync(f, 'old\n');
+    chmodSync(f, m);
+    return f;
+  });
+  return { dir, files, created: [path.join(dir, 'new-a.conf'), path.join(dir, 'new-b.conf')] };
+}
+
 describe('atomicWrite', () => {
   it('keeps each file\'s mode, and gives a new file 0644, under the usual umask 022', () => {
-    const dir = folder();
     const modes = [0o644, 0o664, 0o600, 0o755, 0o640, 0o666];
-    const files = modes.map((m, i) => {
-      const f = path.join(dir, `f${i}.conf`);
-      writeFileSync(f, 'old\n');
-      chmodSync(f, m);
-      return f;
-    });
-    const created = [path.join(dir, 'new-a.conf'), path.join(dir, 'new-b.conf')];
+    const { dir, files, created } = filesWithModes(modes);
     assert.deepEqual(writeUnderUmask('022', [...files, ...created]), [...modes, 0o644, 0o644]);
     assert.equal(readFileSync(files[1]!, 'utf8'), 'new 1\n');
     assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.entangled-tmp')), []);
   });
 
   it('keeps the modes whatever the umask (077 strips group and other bits on create)', () => {
-    const dir = folder();
     const modes = [0o644, 0o664, 0o600, 0o755];
-    const files = modes.map((m, i) => {
-      const f = path.join(dir, `f${i}.conf`);
-      writeFileSync(f, 'old\n');
-      chmodSync(f, m);
-      return f;
-    });
-    const created = [path.join(dir, 'new-a.conf'), path.join(dir, 'new-b.conf')];
+    const { files, created } = filesWithModes(modes);
     assert.deepEqual(writeUnderUmask('077', [...files, ...created]), [...modes, 0o644, 0o644]);
   });
 
