@@ -33,6 +33,7 @@ const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   PEER_UNREACHABLE: 503,
+  PEER_FAULT: 502,
   IO: 500,
   INTERNAL: 500,
 };
@@ -46,6 +47,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ content
 const errors = {
   400: json(ErrorSchema, 'Malformed request, unknown field or value, file not listed, unknown peer'),
   401: json(ErrorSchema, 'Missing or wrong bearer token (when api.token is set)'),
+  502: json(ErrorSchema, 'The peer answered with a malformed reply or refused the request'),
   503: json(ErrorSchema, 'The peer cannot be reached'),
 };
 
@@ -111,7 +113,7 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       tags: ['operations'],
       summary: 'Make this node take the peer\'s content (pull) or the peer take this node\'s (push)',
       request: { body: { content: { 'application/json': { schema: ForceBodySchema } }, required: false } },
-      responses: { 200: json(ForceReportSchema, 'What happened to each file'), 400: errors[400], 401: errors[401], 503: errors[503] },
+      responses: { 200: json(ForceReportSchema, 'What happened to each file'), 400: errors[400], 401: errors[401], 502: errors[502], 503: errors[503] },
     }),
     async (c) => {
       const body = await readJsonBody(c, ForceBodySchema, {});
@@ -159,7 +161,7 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       tags: ['operations'],
       summary: 'Unified diff between this node\'s copy (---) and the peer\'s (+++)',
       request: { query: DiffQuerySchema },
-      responses: { 200: json(DiffSchema, 'Both sides'), 400: errors[400], 401: errors[401], 503: errors[503] },
+      responses: { 200: json(DiffSchema, 'Both sides'), 400: errors[400], 401: errors[401], 502: errors[502], 503: errors[503] },
     }),
     async (c) => {
       const q = c.req.valid('query');

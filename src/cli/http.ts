@@ -11,7 +11,7 @@ export class ApiError extends EntangledError {
     readonly status: number,
     message: string,
   ) {
-    super(status === 400 ? 'BAD_REQUEST' : status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'PEER_UNREACHABLE' : 'INTERNAL', message);
+    super(status === 400 ? 'BAD_REQUEST' : status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'PEER_UNREACHABLE' : status === 502 ? 'PEER_FAULT' : 'INTERNAL', message);
   }
 }
 

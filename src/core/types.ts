@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'CONFLICT',
   'PEER_UNREACHABLE',
+  'PEER_FAULT',
   'IO',
   'INTERNAL',
 ] as const;

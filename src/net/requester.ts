@@ -4,6 +4,9 @@ import { EntangledError } from '../core/errors.js';
 import { decodeReply, encode, MAX_MESSAGE_BYTES } from './codec.js';
 import type { CurveClientOptions } from './curve.js';
 
+/** The refusals that mean "not now" (the peer is stopping, or has too many requests in hand). */
+export const UNAVAILABLE: ReadonlySet<string> = new Set(['node is stopping', 'busy']);
+
 /**
  * Owns the REQ link to one peer's REP socket. Requests go one at a time through a queue; a
  * request that gets no reply within `timeoutMs` fails with PEER_UNREACHABLE and the socket is
@@ -43,7 +46,8 @@ export class PeerRequester {
   }
 
   /**
-   * Sends one request and resolves with its checked reply; throws EntangledError otherwise.
+   * Sends one request and resolves with its checked reply; throws EntangledError otherwise:
+   * PEER_UNREACHABLE (no reply in time, stopping, busy) or PEER_FAULT (a malformed reply, a refusal).
    * `timeoutMs` overrides the link's timeout for a request known to take long.
    */
   request(req: Request, timeoutMs = this.timeoutMs): Promise<Reply> {
@@ -61,8 +65,12 @@ export class PeerRequester {
         throw new EntangledError('PEER_UNREACHABLE', code === 'EAGAIN' ? 'no reply in time' : `request failed (${code ?? 'error'})`);
       }
       const reply = bytes ? decodeReply(bytes) : { ok: false as const, reason: 'empty reply' };
-      if (!reply.ok) throw new EntangledError('PEER_UNREACHABLE', `bad reply: ${reply.reason}`);
-      if (reply.value.t === 'error') throw new EntangledError('PEER_UNREACHABLE', `peer refused: ${reply.value.message}`);
+      if (!reply.ok) throw new EntangledError('PEER_FAULT', `malformed reply from the peer: ${reply.reason}`);
+      if (reply.value.t === 'error') {
+        // A peer that is stopping or saturated is out of reach for now; any other refusal is its answer.
+        const away = UNAVAILABLE.has(reply.value.message);
+        throw new EntangledError(away ? 'PEER_UNREACHABLE' : 'PEER_FAULT', `peer refused: ${reply.value.message}`);
+      }
       return reply.value;
     };
     const p = this.#tail.then(run, run);

@@ -1,0 +1,338 @@
+import type { BigIntStats } from 'node:fs';
+import type { FileSpec } from '../config/settings.js';
+import { announceSnapshot } from '../core/announce.js';
+import { rememberVersion, supersededVersions } from '../core/decide.js';
+import { errorText } from '../core/errors.js';
+import { LIMITS, type ChangeFrame } from '../core/frame.js';
+import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
+import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
+import type { Logger } from '../log.js';
+import type { NodeContext } from './context.js';
+import type { Outbox } from './outbox.js';
+import { SerialQueue } from './serial.js';
+
+/** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
+const VERIFY_MS = 15;
+/** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
+const HISTORY = 32;
+
+/** What this node knows of one peer's copy of one file, plus its own bookkeeping for it. */
+export interface PeerFacts extends PeerFileFacts {
+  /** When our in-flight change was last sent, and when first (monotonic ms; the latter for the latency histogram). */
+  sentAt: number;
+  publishedAt: number;
+  /** The peer session's learn counter when a frame last told us about this copy. */
+  learnedAt: number;
+}
+
+/** A problem with the file, shown in the state until its cause is gone. */
+export interface FileProblem {
+  readonly kind: 'read' | 'write';
+  readonly message: string;
+  /** For a write: the version that could not be written, and where it came from. */
+  readonly md5?: Md5;
+  readonly peer?: string;
+}
+
+/** What the actor needs from the rest of the node. */
+export interface FileHost {
+  /** Whether the peer is in reach now. */
+  connected(peer: string): boolean;
+  /** This file's local facts changed: the node's digest map is no longer what it was. */
+  localChanged(): void;
+}
+
+export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
+
+/**
+ * The owner of one listed file: its facts, what each peer holds of it, and one queue through
+ * which every read, decision and write for it passes in turn. Watcher events coalesce into one
+ * read (a "dirty again" flag re-reads when an event lands during a read); a read that finds new
+ * bytes publishes them through the outbox, naming the version they replace.
+ */
+export class FileActor {
+  readonly spec: FileSpec;
+  readonly log: Logger;
+  readonly queue: SerialQueue;
+  readonly peers: Map<string, PeerFacts>;
+  /** Change frames from peers waiting in the queue, oldest first. */
+  readonly incoming: ChangeFrame[] = [];
+  /** The last version this node had; survives a deletion so a recreation chains to it. */
+  known: Md5 | null = null;
+  #local: LocalFacts = MISSING;
+  #problem: FileProblem | null = null;
+  /** The last version the validate command refused, and when (monotonic ms). */
+  refused: { md5: Md5; at: number } | null = null;
+  /** The last change we published, for retransmission. */
+  lastSent: { prev: Md5 | null; md5: Md5 } | null = null;
+  /** The versions this node has held, oldest first (bounded): what a change may supersede. */
+  readonly history: Md5[] = [];
+  /** The last hash with the signature it had: no re-read while the identity holds (see Snapshot.settled). */
+  hash: HashCache | null = null;
+  /** What this node itself last wrote there: the watcher event of that rename needs no second look. */
+  #written: { sig: string; md5: Md5 } | null = null;
+  /** The file's identity at the last sweep. */
+  #sweepSig = '';
+  #scanQueued = false;
+  #verifyTimer: NodeJS.Timeout | null = null;
+  readonly #ctx: NodeContext;
+  readonly #host: FileHost;
+  readonly #outbox: Outbox;
+
+  constructor(spec: FileSpec, peerNames: readonly string[], ctx: NodeContext, host: FileHost, outbox: Outbox) {
+    this.spec = spec;
+    this.log = ctx.log.child({ path: spec.path, name: spec.name });
+    this.queue = new SerialQueue((err) => this.log.error({ err: errorText(err) }, 'file task failed'));
+    this.peers = new Map(peerNames.map((p) => [p, { md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0 }]));
+    this.#ctx = ctx;
+    this.#host = host;
+    this.#outbox = outbox;
+  }
+
+  get local(): LocalFacts {
+    return this.#local;
+  }
+
+  get error(): string | null {
+    return this.#problem?.message ?? null;
+  }
+
+  get problem(): FileProblem | null {
+    return this.#problem;
+  }
+
+  /** The facts for `peer`'s copy; throws for a peer this node does not list (a bug). */
+  peer(name: string): PeerFacts {
+    const facts = this.peers.get(name);
+    if (!facts) throw new Error(`no facts for peer ${name}`);
+    return facts;
+  }
+
+  /** The first read at start: no announcement, peers learn our digests in the exchange. */
+  async bootstrap(): Promise<void> {
+    let sig = 'absent';
+    try {
+      const snap = await readSnapshot(this.spec.path);
+      this.#cacheHash(snap);
+      sig = snap?.sig ?? 'absent';
+      if (snap === null) {
+        this.log.warn('listed file does not exist; it is created when a peer sends its version');
+      } else {
+        this.known = snap.md5;
+        this.#setLocal({ md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs });
+        rememberVersion(this.history, snap.md5, HISTORY);
+      }
+    } catch (err) {
+      this.#problem = { kind: 'read', message: errorText(err) };
+      this.log.error({ err: this.#problem.message }, 'cannot read listed file');
+    }
+    this.#sweepSig = sig;
+  }
+
+  /**
+   * Queues one read of the file unless one is already waiting. It starts after the current
+   * batch of watcher events (setImmediate), so the several events of one save make one read;
+   * an event during a read queues the next one, so the last write is always read. `verify`
+   * (watcher events) looks once more shortly after, for what a throttled watcher folds away.
+   */
+  touch(verify: boolean): void {
+    if (this.#scanQueued || this.#ctx.stopping) return;
+    this.#scanQueued = true;
+    setImmediate(() => {
+      void this.queue.push(async () => {
+        this.#scanQueued = false;
+        const snap = await this.readAndAnnounce();
+        // The event of our own rename (the file is exactly what we wrote) needs no second look.
+        const ours = snap && this.#written !== null && snap.sig === this.#written.sig && snap.md5 === this.#written.md5;
+        if (verify && !ours && !this.#ctx.stopping) this.#scheduleVerify(snap?.sig ?? 'absent');
+      });
+    });
+  }
+
+  /** Shortly after an event-driven read, look again, and read again if the identity moved since. */
+  #scheduleVerify(sig: string): void {
+    if (this.#verifyTimer) clearTimeout(this.#verifyTimer);
+    this.#verifyTimer = setTimeout(() => {
+      this.#verifyTimer = null;
+      if (!this.#ctx.stopping && statSig(this.spec.path) !== sig) this.touch(true);
+    }, VERIFY_MS);
+  }
+
+  /**
+   * Reads the file and announces what it finds (a change, a deletion, a reappearance). Returns
+   * the snapshot: null when absent, undefined when it cannot be read (a problem in the state).
+   * Runs inside the queue, or where nothing else touches the file.
+   */
+  async readAndAnnounce(): Promise<Snapshot | null | undefined> {
+    let snap: Snapshot | null;
+    try {
+      snap = await readSnapshot(this.spec.path, this.hash);
+      this.#cacheHash(snap);
+    } catch (err) {
+      this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');
+      return undefined;
+    }
+    if (this.#problem?.kind === 'read') this.#clearProblem();
+    this.#announce(snap);
+    return snap;
+  }
+
+  /**
+   * What is on disk now, to decide on a peer's change: the cached md5 when the identity has
+   * not moved since it was read settled (one stat), else a read, which first announces a
+   * local edit the watcher has not reported yet. Undefined when the file cannot be read.
+   */
+  async localNow(): Promise<Md5 | null | undefined> {
+    const cached = this.#problem?.kind === 'read' ? undefined : cachedMd5(this.spec.path, this.hash);
+    if (cached !== undefined && cached === this.known && cached === this.#local.md5) return cached;
+    const snap = await this.readAndAnnounce();
+    return snap === undefined ? undefined : (snap?.md5 ?? null);
+  }
+
+  /**
+   * Whether the file still hashes to `expected` (null: absent): one stat when its last hash is
+   * trusted (a large file's, or a small file's read settled), otherwise a read.
+   */
+  holds(expected: Md5 | null): boolean | Promise<boolean> {
+    const cached = cachedMd5(this.spec.path, this.hash);
+    if (cached !== undefined) return cached === expected;
+    const small = readSnapshotSync(this.spec.path);
+    if (small !== undefined) return (small?.md5 ?? null) === expected;
+    return readSnapshot(this.spec.path, this.hash).then((s) => (s?.md5 ?? null) === expected);
+  }
+
+  #announce(snap: Snapshot | null): void {
+    const fresh = snap?.md5 ?? null;
+    const a = announceSnapshot({ known: this.known, fresh, wasPresent: this.#local.md5 !== null });
+    this.#setLocal(snap ? { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs } : MISSING);
+    switch (a.kind) {
+      case 'none':
+        return;
+      case 'deleted':
+        this.log.warn('listed file was deleted; peers keep their copies');
+        this.#outbox.have(this.spec.name, null, null, null);
+        return;
+      case 'reappeared':
+        this.#outbox.have(this.spec.name, a.md5, null, null);
+        return;
+      case 'publish':
+        this.known = a.md5;
+        rememberVersion(this.history, a.md5, HISTORY);
+        // Our copy moved on: a version we failed to write is no longer wanted.
+        if (this.#problem?.kind === 'write') this.#clearProblem();
+        this.publish(a.prev, snap!);
+        this.log.info({ md5: a.md5, prev: a.prev, size: snap!.size }, 'local change published');
+    }
+  }
+
+  /** Publishes version `snap` (replacing `prev`) to every peer in reach but `except`; it is in flight to them until they confirm. */
+  publish(prev: Md5 | null, snap: Pick<Snapshot, 'md5' | 'size' | 'data'>, except?: string): void {
+    // Never announce what a receiver must reject (content present iff small).
+    if ((snap.data === null) !== (snap.size > LIMITS.inline)) {
+      this.log.error({ size: snap.size }, 'refusing to publish an inconsistent snapshot');
+      return;
+    }
+    this.lastSent = { prev, md5: snap.md5 };
+    const now = this.#ctx.clock.now();
+    for (const [peer, facts] of this.peers) {
+      if (peer === except || !this.#host.connected(peer)) continue;
+      facts.inFlight = snap.md5;
+      facts.sentAt = now;
+      facts.publishedAt = now;
+    }
+    this.resend(prev, snap);
+  }
+
+  /** Sends a change frame for `snap` again (a retransmission: nothing is marked). */
+  resend(prev: Md5 | null, snap: Pick<Snapshot, 'md5' | 'size' | 'data'>): void {
+    this.#outbox.change({ name: this.spec.name, prev, also: this.#superseded(prev, snap.md5), md5: snap.md5, data: snap.data, size: snap.size });
+  }
+
+  /** What a change from `prev` to `md5` also supersedes, given what peers in reach hold. */
+  #superseded(prev: Md5 | null, md5: Md5): Md5[] {
+    const held: Md5[] = [];
+    for (const [peer, facts] of this.peers) if (facts.md5 && this.#host.connected(peer)) held.push(facts.md5);
+    return supersededVersions(this.history, held, prev, md5);
+  }
+
+  /** After our write of version `md5` (`size` bytes) landed: the file's new facts, the echo guard, problems cleared. */
+  installed(md5: Md5, size: number, st: BigIntStats | null, created: boolean): void {
+    if (created) this.log.info({ md5 }, 'created listed file');
+    this.known = md5;
+    this.#setLocal({ md5, size, mtimeMs: st ? Number(st.mtimeMs) : this.#ctx.clock.wall() });
+    const sig = st ? sigOf(st) : '';
+    this.#written = st ? { sig, md5 } : null;
+    this.#sweepSig = sig;
+    this.hash = st && size > LIMITS.inline ? { sig, md5 } : null;
+    this.#clearProblem();
+    this.refused = null;
+    rememberVersion(this.history, md5, HISTORY);
+  }
+
+  /** Records a problem (logged once per message) and notifies the view. */
+  setProblem(problem: FileProblem, what: string): void {
+    if (this.#problem?.message !== problem.message) {
+      this.log.error({ err: problem.message, ...(problem.peer ? { peer: problem.peer } : {}) }, what);
+      this.#ctx.notify.changed();
+    }
+    this.#problem = problem;
+  }
+
+  /**
+   * A write problem's cause is gone once its version is not wanted any more: we agree with its
+   * sender, or the sender moved on to another version.
+   */
+  writeMoot(peer: string, peerMd5: Md5 | null | undefined): void {
+    const p = this.#problem;
+    if (p?.kind === 'write' && p.peer === peer && (peerMd5 !== p.md5 || peerMd5 === this.#local.md5)) this.#clearProblem();
+  }
+
+  #clearProblem(): void {
+    if (this.#problem === null) return;
+    this.#problem = null;
+    this.#ctx.notify.changed();
+  }
+
+  #setLocal(facts: LocalFacts): void {
+    const moved = facts.md5 !== this.#local.md5;
+    this.#local = facts;
+    if (moved) {
+      this.#host.localChanged();
+      this.#ctx.notify.changed();
+    }
+  }
+
+  #cacheHash(snap: Snapshot | null): void {
+    this.hash = snap && snap.sig !== 'moving' && (snap.data === null || snap.settled) ? { sig: snap.sig, md5: snap.md5 } : null;
+  }
+
+  /** Anti-entropy: one stat (synchronous, no promise); a read when the identity moved, on a full sweep, or while there is a problem. */
+  sweep(full: boolean): void {
+    const sig = statSig(this.spec.path);
+    const moved = sig !== this.#sweepSig;
+    this.#sweepSig = sig;
+    if (moved || (full && this.#local.size <= SMALL_FILE_BYTES) || this.#problem !== null) this.touch(false);
+  }
+
+  /** Re-reads a small file right now (outside the queue when it is idle: after a stall), else queues a read. */
+  rescanNow(): void {
+    if (!this.queue.idle || this.#scanQueued) {
+      this.touch(false);
+      return;
+    }
+    let snap: Snapshot | null | undefined;
+    try {
+      snap = readSnapshotSync(this.spec.path);
+    } catch {
+      snap = undefined;
+    }
+    if (snap === undefined) this.touch(false);
+    else this.#announce(snap);
+  }
+
+  /** Stops the verify timer (at stop). */
+  quiet(): void {
+    if (this.#verifyTimer) clearTimeout(this.#verifyTimer);
+    this.#verifyTimer = null;
+  }
+}

@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises';
+import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
+import type { ContentReply, Reply, TakeRequest } from '../core/frame.js';
+import type { Md5 } from '../core/types.js';
+import { readSnapshot } from '../io/snapshot.js';
+import type { NodeContext } from './context.js';
+import type { FileActor } from './file-actor.js';
+import type { FileTable } from './file-table.js';
+import type { Outbox } from './outbox.js';
+import type { PeerSession } from './peer-session.js';
+import type { PeerTable } from './peer-table.js';
+import { unifiedDiff } from './text-diff.js';
+import type { Content, Transfer } from './transfer.js';
+import type { BackupList, DiffReport, ForceReport, ForceRequest, ForceResult, NodeActions, RestoreReport } from './view.js';
+
+/** The largest copies `diff` compares (each side is held in memory). */
+const DIFF_MAX_BYTES = 16 * 1024 * 1024;
+/** A peer writes a pushed large file at least this fast (bytes per ms): the push waits that long. */
+const PUSH_BYTES_PER_MS = 20_000;
+
+/**
+ * The operator's actions: force (pull or push), diff, backups and restore, and the peer's side
+ * of a push. Each runs through the file's queue and writes only through the transfer.
+ */
+export class Operations implements NodeActions {
+  readonly #ctx: NodeContext;
+  readonly #files: FileTable;
+  readonly #peers: PeerTable;
+  readonly #transfer: Transfer;
+  readonly #outbox: Outbox;
+
+  constructor(ctx: NodeContext, files: FileTable, peers: PeerTable, transfer: Transfer, outbox: Outbox) {
+    this.#ctx = ctx;
+    this.#files = files;
+    this.#peers = peers;
+    this.#transfer = transfer;
+    this.#outbox = outbox;
+  }
+
+  #reachable(peer: PeerSession): void {
+    if (!peer.connected) throw new EntangledError('PEER_UNREACHABLE', `peer "${peer.name}" is not in reach`);
+  }
+
+  /**
+   * Makes this node take the peer's content (pull) or the peer take ours (push), for the given
+   * files (names or absolute paths; default all). Throws BAD_REQUEST, PEER_UNREACHABLE or PEER_FAULT.
+   */
+  async force(req: ForceRequest): Promise<ForceReport> {
+    const peer = this.#peers.resolve(req.peer);
+    const actors = req.files === undefined ? [...this.#files] : [...new Set(req.files.map((f) => this.#files.resolve(f)))];
+    this.#reachable(peer);
+    const direction = req.direction ?? 'pull';
+    const results: ForceResult[] = [];
+    for (const actor of actors) {
+      try {
+        results.push(await actor.queue.run(() => (direction === 'pull' ? this.#pull(peer, actor) : this.#push(peer, actor))));
+      } catch (err) {
+        // The peer failed before anything was done: the whole call fails (503 or 502).
+        const code = isEntangledError(err) ? err.code : null;
+        if (results.length === 0 && (code === 'PEER_UNREACHABLE' || code === 'PEER_FAULT')) throw err;
+        results.push({ name: actor.spec.name, path: actor.spec.path, result: 'failed', md5: actor.local.md5, error: errorText(err) });
+      }
+    }
+    this.#ctx.log.info({ peer: peer.name, direction, files: results.length, failed: results.filter((r) => r.result === 'failed').length }, 'force done');
+    return { peer: peer.name, direction, results };
+  }
+
+  /** The peer's whole content reply for a file (data null when it is large: pull chunks). */
+  async #content(peer: PeerSession, actor: FileActor): Promise<ContentReply> {
+    const reply = await peer.requester.request({ v: 1, t: 'pull', from: this.#ctx.node, name: actor.spec.name });
+    if (reply.t !== 'content') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" sent a ${reply.t} reply to a pull`);
+    return reply;
+  }
+
+  async #pull(peer: PeerSession, actor: FileActor): Promise<ForceResult> {
+    const base = { name: actor.spec.name, path: actor.spec.path };
+    const reply = await this.#content(peer, actor);
+    if (reply.md5 === null) return { ...base, result: 'failed', md5: actor.local.md5, error: `peer "${peer.name}" has no such file` };
+    const outcome = await this.#forceWrite(peer, actor, reply.data ?? { source: peer, size: reply.size }, reply.md5);
+    if (outcome === 'failed') return { ...base, result: 'failed', md5: actor.local.md5, error: actor.error ?? 'write failed' };
+    actor.log.info({ peer: peer.name, md5: reply.md5, result: outcome }, 'forced pull');
+    return { ...base, result: outcome, md5: reply.md5 };
+  }
+
+  async #push(peer: PeerSession, actor: FileActor): Promise<ForceResult> {
+    const base = { name: actor.spec.name, path: actor.spec.path };
+    const snap = await actor.readAndAnnounce();
+    if (!snap) return { ...base, result: 'failed', md5: null, error: actor.error ?? 'no local copy to push' };
+    // The peer pulls a large file in chunks, then runs its validate command, while this waits.
+    const timeout = peer.requester.timeoutMs + Math.ceil(snap.size / PUSH_BYTES_PER_MS) + this.#ctx.settings.hooks.timeoutMs;
+    const reply = await peer.requester.request({ v: 1, t: 'take', from: this.#ctx.node, name: actor.spec.name, md5: snap.md5, data: snap.data, size: snap.size }, timeout);
+    if (reply.t !== 'took') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" sent a ${reply.t} reply to a push`);
+    peer.agreement.learn(actor, reply.md5);
+    if (reply.md5 === actor.local.md5) peer.agreement.agree(actor, reply.md5);
+    actor.log.info({ peer: peer.name, md5: reply.md5, result: reply.result }, 'forced push');
+    return { ...base, result: reply.result, md5: reply.md5 };
+  }
+
+  /** A peer's forced push: replace our copy with its content. Runs in the file's queue. */
+  async take(peer: PeerSession, actor: FileActor, req: TakeRequest): Promise<Reply> {
+    const outcome = await this.#forceWrite(peer, actor, req.data ?? { source: peer, size: req.size }, req.md5);
+    if (outcome === 'failed') return { v: 1, t: 'error', message: actor.error ?? 'write failed' };
+    actor.log.info({ peer: peer.name, md5: req.md5, result: outcome }, 'took a forced push');
+    return { v: 1, t: 'took', name: actor.spec.name, md5: req.md5, result: outcome };
+  }
+
+  /**
+   * Writes a forced version (no precondition: the operator chose it), journals the agreement
+   * with `peer` and publishes it as a change, so other peers follow and `peer` confirms.
+   */
+  async #forceWrite(peer: PeerSession, actor: FileActor, content: Content, md5: Md5): Promise<'updated' | 'unchanged' | 'failed'> {
+    const snap = await actor.readAndAnnounce();
+    peer.agreement.learn(actor, md5);
+    if (snap && snap.md5 === md5) {
+      peer.agreement.agree(actor, md5);
+      this.#outbox.have(actor.spec.name, md5, null, null);
+      return 'unchanged';
+    }
+    const prev = actor.known;
+    if ((await this.#transfer.write(actor, { md5, content, from: peer.name })) !== 'written') return 'failed';
+    peer.agreement.agree(actor, md5);
+    const data = content instanceof Uint8Array ? Buffer.from(content.buffer, content.byteOffset, content.length) : null;
+    actor.publish(prev, { md5, size: actor.local.size, data }, peer.name);
+    return 'updated';
+  }
+
+  /** This node's copy and the peer's side by side, as a unified diff (local ---, peer +++). */
+  async diff(file: string, peerName?: string): Promise<DiffReport> {
+    const peer = this.#peers.resolve(peerName);
+    const actor = this.#files.resolve(file);
+    this.#reachable(peer);
+    const reply = await this.#content(peer, actor);
+    const local = await readSnapshot(actor.spec.path, actor.hash);
+    const sizes = Math.max(local?.size ?? 0, reply.size);
+    if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${actor.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
+    let remote = reply.data;
+    if (remote === null && reply.md5 !== null) {
+      const pieces: Uint8Array[] = [];
+      try {
+        await this.#transfer.pullChunks(peer, actor.spec.name, reply.md5, reply.size, async (p) => void pieces.push(p));
+      } catch (err) {
+        throw new EntangledError('PEER_UNREACHABLE', `cannot fetch the peer's copy: ${errorText(err)}`);
+      }
+      remote = Buffer.concat(pieces);
+    }
+    const mine = local && local.data === null ? await readFile(actor.spec.path).catch(() => null) : (local?.data ?? null);
+    const d = unifiedDiff({ label: `${this.#ctx.node}:${actor.spec.name}`, data: mine }, { label: `${peer.name}:${actor.spec.name}`, data: remote });
+    return { name: actor.spec.name, peer: peer.name, local: local?.md5 ?? null, remote: reply.md5, ...d };
+  }
+
+  /** The versions of a file kept before peers or forces replaced them, newest first. */
+  async backups(file: string): Promise<BackupList> {
+    const actor = this.#files.resolve(file);
+    const versions = await this.#ctx.backups.list(actor.spec.name);
+    return { name: actor.spec.name, versions: versions.map(({ md5, size, savedAt }) => ({ md5, size, savedAt })) };
+  }
+
+  /**
+   * Writes a kept version back (the newest unless `md5` is given) as a local change: it is
+   * published like an edit, and the version it replaces is kept in turn. Throws NOT_FOUND when
+   * no such version is kept (or its copy no longer matches), CONFLICT when the file changed meanwhile.
+   */
+  async restore(file: string, md5?: Md5): Promise<RestoreReport> {
+    const actor = this.#files.resolve(file);
+    const name = actor.spec.name;
+    return actor.queue.run(async () => {
+      const kept = await this.#ctx.backups.list(name);
+      const version = md5 === undefined ? kept[0] : kept.find((k) => k.md5 === md5);
+      if (!version) throw new EntangledError('NOT_FOUND', md5 === undefined ? `no kept version of ${name}` : `no kept version ${md5} of ${name}`);
+      const snap = await actor.readAndAnnounce();
+      if (snap === undefined) throw new EntangledError('IO', actor.error ?? `cannot read ${actor.spec.path}`);
+      if (snap?.md5 === version.md5) return { name, md5: version.md5 };
+      const current = snap?.md5 ?? null;
+      await this.#transfer.restore(actor, version, current);
+      actor.log.info({ md5: version.md5, savedAt: version.savedAt, replaced: current }, 'restored a kept version');
+      // Published as a local change: the read sees new bytes.
+      await actor.readAndAnnounce();
+      return { name, md5: version.md5 };
+    });
+  }
+}

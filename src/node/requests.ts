@@ -1,0 +1,59 @@
+import { LIMITS, type Reply, type Request } from '../core/frame.js';
+import type { Md5 } from '../core/types.js';
+import { readRange, readSnapshot } from '../io/snapshot.js';
+import type { NodeContext } from './context.js';
+import type { FileActor } from './file-actor.js';
+import type { FileTable } from './file-table.js';
+import type { Operations } from './operations.js';
+import type { PeerTable } from './peer-table.js';
+
+/**
+ * Answers the peers' requests on REP: digests (which also tell us the requester is alive),
+ * whole contents, chunks of a large version, and forced pushes (written through the file's
+ * queue). The replier runs each without holding up the others.
+ */
+export class Requests {
+  readonly #ctx: NodeContext;
+  readonly #files: FileTable;
+  readonly #peers: PeerTable;
+  readonly #operations: Operations;
+
+  constructor(ctx: NodeContext, files: FileTable, peers: PeerTable, operations: Operations) {
+    this.#ctx = ctx;
+    this.#files = files;
+    this.#peers = peers;
+    this.#operations = operations;
+  }
+
+  async answer(req: Request): Promise<Reply> {
+    if (this.#ctx.stopping) return { v: 1, t: 'error', message: 'node is stopping' };
+    const peer = this.#peers.get(req.from);
+    if (req.t === 'digests') {
+      peer?.seen(req.epoch);
+      const pending: string[] = [];
+      if (peer) for (const actor of this.#files) if (actor.peer(peer.name).inFlight) pending.push(actor.spec.name);
+      return { v: 1, t: 'digests', from: this.#ctx.node, epoch: this.#ctx.epoch, files: this.#files.digests(), pending };
+    }
+    const actor = this.#files.byName(req.name);
+    if (!actor) return { v: 1, t: 'error', message: 'name not listed here' };
+    if (req.t === 'take') {
+      if (!peer) return { v: 1, t: 'error', message: 'unknown peer' };
+      return actor.queue.run(() => this.#operations.take(peer, actor, req));
+    }
+    if (req.offset !== undefined) return this.#chunk(actor, req.md5!, req.offset);
+    const snap = await readSnapshot(actor.spec.path, actor.hash);
+    return { v: 1, t: 'content', name: actor.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null, size: snap?.size ?? 0 };
+  }
+
+  /** One chunk of version `md5`, or an error when this node no longer holds that version. */
+  async #chunk(actor: FileActor, md5: Md5, offset: number): Promise<Reply> {
+    if (actor.local.md5 !== md5 || actor.known !== md5) return { v: 1, t: 'error', message: 'version changed' };
+    const size = actor.local.size;
+    if (offset >= size) return { v: 1, t: 'error', message: 'offset past the end' };
+    const want = Math.min(LIMITS.chunk, size - offset);
+    const data = await readRange(actor.spec.path, offset, want);
+    // A short read means the file changed under us: the receiver's digest check would fail anyway.
+    if (data.length !== want) return { v: 1, t: 'error', message: 'version changed' };
+    return { v: 1, t: 'chunk', name: actor.spec.name, md5, offset, size, data };
+  }
+}
