@@ -264,17 +264,21 @@ export interface StateDoc {
   }[];
 }
 
-/** Spawns `entangled start` for a node; resolves once its API answers. */
-export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string; netns?: string; uid?: number } = {}): Promise<RunningNode> {
+/**
+ * Spawns `entangled start` for a node; resolves once its API answers. `env` adds variables to
+ * the node's environment (e.g. LD_PRELOAD); without it the node inherits the test's.
+ */
+export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: boolean; token?: string; netns?: string; uid?: number; env?: Record<string, string> } = {}): Promise<RunningNode> {
   const args = [CLI, 'start', '--config', def.configPath, '--log-level', 'debug'];
+  const env = opts.env ? { ...process.env, ...opts.env } : undefined;
   // `ip netns exec` execs the command in place: the child's pid is the node's (signals reach it).
   const proc = opts.netns
-    ? spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
     : opts.umask
-    ? spawn('sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn('sh', ['-c', `umask ${opts.umask} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
     : opts.uid !== undefined
-    ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.uid })
-    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], uid: opts.uid, gid: opts.uid, env })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   const node = new RunningNode(def, proc);
   node.token = opts.token;
   if (opts.waitApi !== false) {
