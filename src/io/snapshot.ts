@@ -57,6 +57,7 @@ const ABSENT = new Set(['ENOENT', 'EISDIR', 'ENOTDIR']);
  * (EACCES, EIO) are thrown.
  */
 export function readSnapshotSync(file: string): Snapshot | null | undefined {
+  // The wall clock, not a monotonic one: it is compared with the file's ctime, which the kernel takes from the wall clock.
   const began = BigInt(Date.now()) * 1_000_000n;
   let fd: number;
   try {

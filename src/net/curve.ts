@@ -81,7 +81,7 @@ export class LinkSecurity {
 
   /** One warn line per refused kind or key, rate-limited (a scanner cannot flood the log). */
   #refused(throttleKey: string, fields: Record<string, unknown>, msg: string): void {
-    const suppressed = this.#throttle.admit(throttleKey, Date.now());
+    const suppressed = this.#throttle.admit(throttleKey, performance.now());
     if (suppressed === null) return;
     this.#log.warn({ peer: 'unknown', ...fields, suppressed }, msg);
   }
