@@ -98,7 +98,7 @@ export class PeerSession {
     if (verdict.kind === 'heartbeat') return this.#onHeartbeat(frame as HeartbeatFrame);
     const actor = frame.t === 'hb' ? undefined : this.#files.byName(frame.name);
     if (verdict.kind === 'drop' || !actor || frame.t === 'hb') {
-      this.log.debug({ kind: frame.t, path: actor?.spec.path, reason: verdict.kind === 'drop' ? verdict.reason : 'not listed' }, 'dropped a frame');
+      this.log.debug({ kind: frame.t, path: actor?.spec.path, reason: verdict.kind === 'drop' ? verdict.reason : 'not listed' }, 'ignored a frame');
       return;
     }
     this.#heard();
