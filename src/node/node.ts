@@ -116,6 +116,7 @@ export class EntangledNode implements NodeView, NodeActions {
   async stop(): Promise<void> {
     if (this.#ctx.stopping) return;
     this.#ctx.stopping = true;
+    this.#replier.stopping();
     this.#heartbeat.stop();
     await this.#watcher.close().catch(() => undefined);
     await Promise.race([this.#files.drain(), delay(DRAIN_MS)]);
