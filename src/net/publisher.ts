@@ -2,6 +2,7 @@ import { Publisher as ZmqPublisher } from 'zeromq';
 import type { Frame } from '../core/frame.js';
 import { encode, MAX_MESSAGE_BYTES } from './codec.js';
 import { watchHandshakes, type ServerSecurity } from './curve.js';
+import { SendQueue } from './send-queue.js';
 
 /**
  * Owns the PUB socket: frames are queued and sent one at a time (zeromq allows a single
@@ -9,9 +10,7 @@ import { watchHandshakes, type ServerSecurity } from './curve.js';
  */
 export class FramePublisher {
   readonly #sock: ZmqPublisher;
-  readonly #queue: Buffer[] = [];
-  #draining = false;
-  #closed = false;
+  readonly #queue: SendQueue<Buffer>;
 
   /** `security`: the CURVE server's options and failure report when the node's links are secured. */
   constructor(security: ServerSecurity | null = null) {
@@ -24,6 +23,7 @@ export class FramePublisher {
       ...security?.options,
     });
     if (security) watchHandshakes(this.#sock, security);
+    this.#queue = new SendQueue((msg) => this.#sock.send(msg));
   }
 
   async bind(endpoint: string): Promise<void> {
@@ -31,30 +31,11 @@ export class FramePublisher {
   }
 
   publish(frame: Frame): void {
-    if (this.#closed) return;
     this.#queue.push(encode(frame));
-    if (!this.#draining) void this.#drain();
-  }
-
-  async #drain(): Promise<void> {
-    this.#draining = true;
-    try {
-      let msg: Buffer | undefined;
-      while ((msg = this.#queue.shift()) !== undefined && !this.#closed) {
-        try {
-          await this.#sock.send(msg);
-        } catch {
-          // Closed while sending, or mute: a frame lost here is repaired by the digest exchange.
-        }
-      }
-    } finally {
-      this.#draining = false;
-    }
   }
 
   close(): void {
-    this.#closed = true;
-    this.#queue.length = 0;
+    this.#queue.close();
     this.#sock.close();
   }
 }

@@ -2,6 +2,7 @@ import { Router } from 'zeromq';
 import type { Reply, Request } from '../core/frame.js';
 import { decodeRequest, encode, MAX_MESSAGE_BYTES } from './codec.js';
 import { watchHandshakes, type ServerSecurity } from './curve.js';
+import { SendQueue } from './send-queue.js';
 
 export type RequestHandler = (req: Request) => Promise<Reply>;
 
@@ -33,10 +34,8 @@ export class RequestReplier {
   readonly #sock: Router;
   readonly #maxConcurrent: number;
   readonly #graceMs: number;
-  readonly #outbox: Buffer[][] = [];
+  readonly #outbox: SendQueue<Buffer[]>;
   readonly #idle: (() => void)[] = [];
-  #draining = false;
-  #flushed: Promise<void> = Promise.resolve();
   #loop: Promise<void> | null = null;
   #active = 0;
   #stoppingAt: number | null = null;
@@ -61,6 +60,7 @@ export class RequestReplier {
       ...security?.options,
     });
     if (security) watchHandshakes(this.#sock, security);
+    this.#outbox = new SendQueue((msg) => this.#sock.send(msg));
   }
 
   /** Binds the socket to `endpoint`; throws (EADDRINUSE, ...) when it cannot. */
@@ -140,24 +140,6 @@ export class RequestReplier {
       bytes = encode({ v: 1, t: 'error', message: `cannot encode the reply: ${err instanceof Error ? err.message : String(err)}` });
     }
     this.#outbox.push([...envelope, bytes]);
-    if (this.#draining) return;
-    this.#draining = true;
-    this.#flushed = this.#flush();
-  }
-
-  async #flush(): Promise<void> {
-    try {
-      let msg: Buffer[] | undefined;
-      while (!this.#closed && (msg = this.#outbox.shift()) !== undefined) {
-        try {
-          await this.#sock.send(msg);
-        } catch {
-          // The requester is gone (its REQ was reset after a timeout) or is not reading: its reply is dropped.
-        }
-      }
-    } finally {
-      this.#draining = false;
-    }
   }
 
   /**
@@ -166,7 +148,7 @@ export class RequestReplier {
    * grace (`graceMs`, counted from this call). Idempotent; the node calls it as it starts to stop.
    */
   stopping(): void {
-    this.#stoppingAt ??= Date.now();
+    this.#stoppingAt ??= performance.now();
   }
 
   /**
@@ -181,7 +163,7 @@ export class RequestReplier {
 
   async #shutdown(): Promise<void> {
     try {
-      const left = this.#stoppingAt! + this.#graceMs - Date.now();
+      const left = this.#stoppingAt! + this.#graceMs - performance.now();
       if (this.#active > 0 && left > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
@@ -190,12 +172,12 @@ export class RequestReplier {
         ]);
         clearTimeout(timer);
       }
-      await this.#flushed;
+      await this.#outbox.drained;
     } finally {
       // RACE: a 'node is stopping' reply queued after the flush above ends is dropped with the
       // socket; its requester times out, as it would against a node that is gone.
       this.#closed = true;
-      this.#outbox.length = 0;
+      this.#outbox.close();
       this.#sock.close();
     }
     await this.#loop;

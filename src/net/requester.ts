@@ -2,10 +2,11 @@ import { Request as ZmqRequest } from 'zeromq';
 import type { Reply, Request } from '../core/frame.js';
 import { EntangledError } from '../core/errors.js';
 import { decodeReply, encode, MAX_MESSAGE_BYTES } from './codec.js';
+import { BUSY_MESSAGE, STOPPING_MESSAGE } from './replier.js';
 import type { CurveClientOptions } from './curve.js';
 
 /** The refusals that mean "not now" (the peer is stopping, or has too many requests in hand). */
-export const UNAVAILABLE: ReadonlySet<string> = new Set(['node is stopping', 'busy']);
+export const UNAVAILABLE: ReadonlySet<string> = new Set([STOPPING_MESSAGE, BUSY_MESSAGE]);
 
 /**
  * Owns the REQ link to one peer's REP socket. Requests go one at a time through a queue; a
