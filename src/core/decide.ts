@@ -85,6 +85,11 @@ export interface ConnectFacts {
   readonly remote: Md5 | null;
   /** The last md5 both sides agreed on (journal); null when never. */
   readonly agreed: Md5 | null;
+  /**
+   * The last agreement as the peer's journal has it (null when it has none or does not say): a
+   * node killed before its own journal was saved learns it back from the peer.
+   */
+  readonly peerAgreed?: Md5 | null;
   readonly mode: ReconcileMode;
   /** A change of ours to that peer, or of the peer's to us, is still on its way. */
   readonly inFlight: boolean;
@@ -102,11 +107,16 @@ export function reconcileOnConnect(f: ConnectFacts): ConnectDecision {
   if (f.local === null || f.remote === null) return { kind: 'missing' };
   // Both copies exist and differ.
   if (f.mode === 'manual') return { kind: 'split-brain' };
-  // auto: only our side still holds the agreed version, so only the peer changed.
-  if (f.agreed !== null && f.local === f.agreed) return { kind: 'take-theirs' };
-  // auto: only the peer still holds the agreed version; it takes ours on its side.
-  if (f.agreed !== null && f.remote === f.agreed) return { kind: 'keep-ours' };
-  // Both changed since the last agreement, or they never agreed.
+  // auto: the versions either journal says the two agreed on (they differ when one side's save was lost).
+  const agreedOn = (m: Md5) => m === f.agreed || m === (f.peerAgreed ?? null);
+  const oursAgreed = agreedOn(f.local);
+  const theirsAgreed = agreedOn(f.remote);
+  // auto: only our side still holds an agreed version, so only the peer changed.
+  if (oursAgreed && !theirsAgreed) return { kind: 'take-theirs' };
+  // auto: only the peer still holds an agreed version; it takes ours on its side.
+  if (theirsAgreed && !oursAgreed) return { kind: 'keep-ours' };
+  // Both changed since the last agreement, they never agreed, or each holds a version agreed at
+  // some time and which agreement is the later cannot be told.
   return { kind: 'split-brain' };
 }
 

@@ -91,6 +91,8 @@ export interface DigestsReply {
   readonly files: Readonly<Record<string, Md5 | null>>;
   /** Names with a change of the replier's on its way to the requester. */
   readonly pending: readonly string[];
+  /** The replier's journal: the last version of each name it agreed on with the requester. */
+  readonly agreed?: Readonly<Record<string, Md5>>;
 }
 export interface ContentReply {
   readonly v: 1;
@@ -233,6 +235,11 @@ export function checkReply(x: unknown): Checked<Reply> {
       if (entries.length > LIMITS.files) return fail('too many files');
       for (const [, md5] of entries) if (!isMd5OrNull(md5)) return fail('bad digest');
       if (!Array.isArray(x.pending) || !x.pending.every((n) => isStr(n, LIMITS.name))) return fail('bad pending');
+      if (x.agreed !== undefined) {
+        if (!isObj(x.agreed)) return fail('bad agreed');
+        const agreed = Object.values(x.agreed);
+        if (agreed.length > LIMITS.files || !agreed.every(isMd5)) return fail('bad agreed');
+      }
       return { ok: true, value: x as unknown as DigestsReply };
     }
     case 'took':

@@ -90,6 +90,11 @@ export class Journal {
     return this.#agreed[peer]?.[name] ?? null;
   }
 
+  /** Every agreement with `peer`: name → md5 (a copy). */
+  agreedWith(peer: string): Record<string, Md5> {
+    return { ...this.#agreed[peer] };
+  }
+
   record(peer: string, name: string, md5: Md5): void {
     const forPeer = (this.#agreed[peer] ??= {});
     if (forPeer[name] === md5) return;

@@ -38,8 +38,15 @@ export interface FileProblem {
 export interface FileHost {
   /** Whether the peer is in reach now. */
   connected(peer: string): boolean;
-  /** This file's local facts changed: the node's digest map is no longer what it was. */
-  localChanged(): void;
+  /** This file's copy changed (another md5, or absent): the node's digest map is no longer what it was. */
+  localChanged(actor: FileActor): void;
+}
+
+/** A version as a change frame carries it: the bytes when small, else only md5 and size (pulled in chunks). */
+export interface Version {
+  readonly md5: Md5;
+  readonly size: number;
+  readonly data: Uint8Array | null;
 }
 
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
@@ -63,8 +70,9 @@ export class FileActor {
   #problem: FileProblem | null = null;
   /** The last version the validate command refused, and when (monotonic ms). */
   refused: { md5: Md5; at: number } | null = null;
-  /** The last change we published, for retransmission. */
+  /** The last change we published, for retransmission, and the peer it was not for (the one it came from). */
   lastSent: { prev: Md5 | null; md5: Md5 } | null = null;
+  #except: string | undefined = undefined;
   /** The versions this node has held, oldest first (bounded): what a change may supersede. */
   readonly history: Md5[] = [];
   /** The last hash with the signature it had: no re-read while the identity holds (see Snapshot.settled). */
@@ -225,8 +233,12 @@ export class FileActor {
     }
   }
 
-  /** Publishes version `snap` (replacing `prev`) to every peer in reach but `except`; it is in flight to them until they confirm. */
-  publish(prev: Md5 | null, snap: Pick<Snapshot, 'md5' | 'size' | 'data'>, except?: string): void {
+  /**
+   * Publishes version `snap` (replacing `prev`) to every peer in reach but `except`; it is in
+   * flight to them until they confirm. A peer's version this node applied is passed on so, with
+   * `except` its sender: a change reaches every node connected to its origin by any chain of links.
+   */
+  publish(prev: Md5 | null, snap: Version, except?: string): void {
     // Never announce what a receiver must reject (content present iff small).
     if ((snap.data === null) !== (snap.size > LIMITS.inline)) {
       this.log.error({ size: snap.size }, 'refusing to publish an inconsistent snapshot');
@@ -240,12 +252,13 @@ export class FileActor {
       facts.sentAt = now;
       facts.publishedAt = now;
     }
+    this.#except = except;
     this.resend(prev, snap);
   }
 
-  /** Sends a change frame for `snap` again (a retransmission: nothing is marked). */
-  resend(prev: Md5 | null, snap: Pick<Snapshot, 'md5' | 'size' | 'data'>): void {
-    this.#outbox.change({ name: this.spec.name, prev, also: this.#superseded(prev, snap.md5), md5: snap.md5, data: snap.data, size: snap.size });
+  /** Sends the change frame for `snap` (again, for a retransmission: nothing is marked), to the peers of the last publication. */
+  resend(prev: Md5 | null, snap: Version): void {
+    this.#outbox.change({ name: this.spec.name, prev, also: this.#superseded(prev, snap.md5), md5: snap.md5, data: snap.data, size: snap.size }, this.#except);
   }
 
   /** What a change from `prev` to `md5` also supersedes, given what peers in reach hold. */
@@ -297,7 +310,7 @@ export class FileActor {
     const moved = facts.md5 !== this.#local.md5;
     this.#local = facts;
     if (moved) {
-      this.#host.localChanged();
+      this.#host.localChanged(this);
       this.#ctx.notify.changed();
     }
   }

@@ -26,8 +26,18 @@ export class FileTable {
   #sweeps = 0;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(specs: readonly FileSpec[], peerNames: readonly string[], ctx: NodeContext, connected: (peer: string) => boolean, outbox: Outbox) {
-    const host: FileHost = { connected, localChanged: () => (this.#sum = null) };
+  /**
+   * `connected` says whether a peer is in reach; `onLocal` hears of every file whose copy
+   * changed (after the file's own bookkeeping).
+   */
+  constructor(specs: readonly FileSpec[], peerNames: readonly string[], ctx: NodeContext, connected: (peer: string) => boolean, outbox: Outbox, onLocal: (actor: FileActor) => void) {
+    const host: FileHost = {
+      connected,
+      localChanged: (actor) => {
+        this.#sum = null;
+        onLocal(actor);
+      },
+    };
     for (const spec of specs) {
       const actor = new FileActor(spec, peerNames, ctx, host, outbox);
       this.#byName.set(spec.name, actor);

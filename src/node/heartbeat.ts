@@ -35,6 +35,15 @@ export class Heartbeat {
     this.#timer = null;
   }
 
+  /**
+   * Runs an overdue tick now. Called before a peer's frame or request is taken up: after a
+   * freeze, libuv may serve sockets before timers, and a frame read before this node noticed
+   * its own stall would be judged as if nothing had happened.
+   */
+  catchUp(): void {
+    if (this.#timer !== null && this.#ctx.clock.now() - this.#lastTick > this.#ctx.hbMs * 2) this.#tick();
+  }
+
   #tick(): void {
     if (this.#ctx.stopping) return;
     this.#outbox.heartbeat(this.#files.digestSum());

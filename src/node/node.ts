@@ -9,6 +9,7 @@ import { createLinkSecurity, UNAUTHENTICATED_WARNING, type LinkSecurity } from '
 import { FramePublisher } from '../net/publisher.js';
 import { RequestReplier } from '../net/replier.js';
 import { createContext, type Clock, type NodeContext } from './context.js';
+import type { FileActor } from './file-actor.js';
 import { FileTable } from './file-table.js';
 import { Heartbeat } from './heartbeat.js';
 import type { Metrics } from './metrics.js';
@@ -54,11 +55,15 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#replier = new RequestReplier(this.#security?.server);
     const outbox = new Outbox(ctx, this.#publisher, this.#peers);
     const transfer = new Transfer(ctx);
-    this.#files = new FileTable(settings.files, settings.peers.map((p) => p.name), ctx, (p) => this.#peers.connected(p), outbox);
-    for (const spec of settings.peers) this.#peers.add(new PeerSession(spec, ctx, this.#files, outbox, transfer, this.#security));
-    this.#operations = new Operations(ctx, this.#files, this.#peers, transfer, outbox);
-    this.#requests = new Requests(ctx, this.#files, this.#peers, this.#operations);
+    const peerNames = settings.peers.map((p) => p.name);
+    const sameAsPeers = (actor: FileActor) => {
+      for (const session of this.#peers) session.agreement.noteLocal(actor);
+    };
+    this.#files = new FileTable(settings.files, peerNames, ctx, (p) => this.#peers.connected(p), outbox, sameAsPeers);
     this.#heartbeat = new Heartbeat(ctx, this.#files, this.#peers, outbox);
+    for (const spec of settings.peers) this.#peers.add(new PeerSession(spec, ctx, this.#files, outbox, transfer, this.#heartbeat, this.#security));
+    this.#operations = new Operations(ctx, this.#files, this.#peers, transfer, outbox);
+    this.#requests = new Requests(ctx, this.#files, this.#peers, this.#operations, this.#heartbeat);
     this.#view = new StateView(ctx, this.#files, this.#peers);
     this.#watcher = new Watcher(
       this.#files.paths,

@@ -106,7 +106,7 @@ export class Operations implements NodeActions {
 
   /**
    * Writes a forced version (no precondition: the operator chose it), journals the agreement
-   * with `peer` and publishes it as a change, so other peers follow and `peer` confirms.
+   * with `peer`, tells every peer with a have, and publishes it to the others as a change, so they follow.
    */
   async #forceWrite(peer: PeerSession, actor: FileActor, content: Content, md5: Md5): Promise<'updated' | 'unchanged' | 'failed'> {
     const snap = await actor.readAndAnnounce();
@@ -119,8 +119,9 @@ export class Operations implements NodeActions {
     const prev = actor.known;
     if ((await this.#transfer.write(actor, { md5, content, from: peer.name })) !== 'written') return 'failed';
     peer.agreement.agree(actor, md5);
-    const data = content instanceof Uint8Array ? Buffer.from(content.buffer, content.byteOffset, content.length) : null;
-    actor.publish(prev, { md5, size: actor.local.size, data }, peer.name);
+    // `peer` holds these bytes already: a have tells it (and every peer) that we hold them too.
+    this.#outbox.have(actor.spec.name, md5, null, null);
+    actor.publish(prev, { md5, size: actor.local.size, data: content instanceof Uint8Array ? content : null }, peer.name);
     return 'updated';
   }
 

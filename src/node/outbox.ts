@@ -27,10 +27,17 @@ export class Outbox {
     this.#peers = peers;
   }
 
-  /** A new version of a file, for every peer in reach. */
-  change(c: Change): void {
-    const frame: ChangeFrame = { v: 1, t: 'change', from: this.#ctx.node, epoch: this.#ctx.epoch, ...c, ts: this.#ctx.clock.wall(), to: this.#peers.addressees() };
-    this.#send(frame);
+  /**
+   * A new version of a file, for every peer in reach but `except` (the peer it came from, when
+   * this node passes a peer's version on). A frame for nobody is not sent: receivers would drop it.
+   */
+  change(c: Change, except?: string): void {
+    const to = this.#peers.addressees();
+    if (except !== undefined) delete to[except];
+    for (const _ in to) {
+      this.#send({ v: 1, t: 'change', from: this.#ctx.node, epoch: this.#ctx.epoch, ...c, ts: this.#ctx.clock.wall(), to });
+      return;
+    }
   }
 
   /** "My copy of `name` is now `md5`": in answer to change `re`, naming the node it is in split-brain with, or unprompted. */

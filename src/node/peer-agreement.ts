@@ -63,6 +63,16 @@ export class PeerAgreement {
     this.#ctx.notify.changed();
   }
 
+  /**
+   * Our copy changed. A peer in reach already known to hold the same bytes is in agreement with
+   * us now (its report came before our write, e.g. from a third node's relay): journal it, so
+   * that what the state shows as aligned is always in the journal.
+   */
+  noteLocal(actor: FileActor): void {
+    const local = actor.local.md5;
+    if (local !== null && this.#peer.connected && actor.peer(this.#peer.name).md5 === local) this.agree(actor, local);
+  }
+
   /** Both hold version `md5`: clears a split-brain, confirms it if in flight, journals it. */
   agree(actor: FileActor, md5: Md5): void {
     const facts = actor.peer(this.#peer.name);

@@ -79,6 +79,7 @@ export class PeerExchange {
         local,
         remote,
         agreed: this.#ctx.journal.agreed(peer.name, actor.spec.name),
+        peerAgreed: reply.agreed?.[actor.spec.name] ?? null,
         mode: this.#ctx.settings.reconcile,
         inFlight: facts.inFlight !== null || pending.has(actor.spec.name),
       });
@@ -92,7 +93,7 @@ export class PeerExchange {
           this.#outbox.have(actor.spec.name, local, null, peer.name);
           break;
         case 'take-theirs':
-          void actor.queue.push(() => this.#fastForward(actor));
+          void actor.queue.push(() => this.#fastForward(actor, local!));
           break;
         case 'pending':
         case 'missing':
@@ -102,12 +103,12 @@ export class PeerExchange {
     }
   }
 
-  /** reconcile: auto: our copy is still the agreed version and the peer's moved on; take the peer's. */
-  async #fastForward(actor: FileActor): Promise<void> {
+  /** reconcile: auto: our copy (`agreed`) is still a version the two agreed on and the peer's moved on; take the peer's. */
+  async #fastForward(actor: FileActor, agreed: Md5): Promise<void> {
     const peer = this.#peer;
     if (this.#ctx.stopping) return;
-    const agreed = this.#ctx.journal.agreed(peer.name, actor.spec.name);
     const snap = await actor.readAndAnnounce();
+    // Our copy changed since the exchange: that change of ours is on its way, not the peer's to undo.
     if (!snap || snap.md5 !== agreed) return;
     let reply: Reply;
     try {
@@ -129,6 +130,7 @@ export class PeerExchange {
       peer.agreement.agree(actor, reply.md5);
       this.#outbox.have(actor.spec.name, reply.md5, null, null);
       actor.log.info({ peer: peer.name, md5: reply.md5, from: snap.md5 }, 'fast-forwarded to the peer\'s version (reconcile: auto)');
+      actor.publish(snap.md5, { md5: reply.md5, size: reply.size, data: reply.data }, peer.name);
     } else if (outcome === 'changed') {
       peer.agreement.splitBrain(actor, reply.md5);
     } else {

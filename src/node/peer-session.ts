@@ -11,6 +11,7 @@ import type { PeerSubscriber } from '../net/subscriber.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
 import type { FileTable } from './file-table.js';
+import type { Heartbeat } from './heartbeat.js';
 import { IncomingChanges } from './incoming.js';
 import type { Outbox } from './outbox.js';
 import { PeerAgreement } from './peer-agreement.js';
@@ -43,7 +44,9 @@ export class PeerSession {
   readonly #ctx: NodeContext;
   readonly #files: FileTable;
 
-  constructor(spec: PeerSpec, ctx: NodeContext, files: FileTable, outbox: Outbox, transfer: Transfer, security: LinkSecurity | null) {
+  readonly #heartbeat: Heartbeat;
+
+  constructor(spec: PeerSpec, ctx: NodeContext, files: FileTable, outbox: Outbox, transfer: Transfer, heartbeat: Heartbeat, security: LinkSecurity | null) {
     this.spec = spec;
     this.name = spec.name;
     this.log = ctx.log.child({ peer: spec.name });
@@ -53,6 +56,7 @@ export class PeerSession {
     this.#subscriber = sockets.subscriber;
     this.#ctx = ctx;
     this.#files = files;
+    this.#heartbeat = heartbeat;
     this.agreement = new PeerAgreement(this, ctx);
     this.exchange = new PeerExchange(this, ctx, files, outbox, transfer);
     this.incoming = new IncomingChanges(this, ctx, outbox, transfer);
@@ -79,6 +83,7 @@ export class PeerSession {
 
   #onMessage(bytes: Buffer): void {
     if (this.#ctx.stopping) return;
+    this.#heartbeat.catchUp();
     const m = this.#ctx.metrics;
     const decoded = decodeFrame(bytes, { peer: this.name, names: this.#files.names });
     if (!decoded.ok) {

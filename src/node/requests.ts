@@ -4,6 +4,8 @@ import { readRange, readSnapshot } from '../io/snapshot.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
 import type { FileTable } from './file-table.js';
+import { STOPPING_MESSAGE } from '../net/replier.js';
+import type { Heartbeat } from './heartbeat.js';
 import type { Operations } from './operations.js';
 import type { PeerTable } from './peer-table.js';
 
@@ -17,22 +19,26 @@ export class Requests {
   readonly #files: FileTable;
   readonly #peers: PeerTable;
   readonly #operations: Operations;
+  readonly #heartbeat: Heartbeat;
 
-  constructor(ctx: NodeContext, files: FileTable, peers: PeerTable, operations: Operations) {
+  constructor(ctx: NodeContext, files: FileTable, peers: PeerTable, operations: Operations, heartbeat: Heartbeat) {
     this.#ctx = ctx;
     this.#files = files;
     this.#peers = peers;
     this.#operations = operations;
+    this.#heartbeat = heartbeat;
   }
 
   async answer(req: Request): Promise<Reply> {
-    if (this.#ctx.stopping) return { v: 1, t: 'error', message: 'node is stopping' };
+    if (this.#ctx.stopping) return { v: 1, t: 'error', message: STOPPING_MESSAGE };
+    this.#heartbeat.catchUp();
     const peer = this.#peers.get(req.from);
     if (req.t === 'digests') {
       peer?.seen(req.epoch);
       const pending: string[] = [];
       if (peer) for (const actor of this.#files) if (actor.peer(peer.name).inFlight) pending.push(actor.spec.name);
-      return { v: 1, t: 'digests', from: this.#ctx.node, epoch: this.#ctx.epoch, files: this.#files.digests(), pending };
+      const agreed = peer ? this.#ctx.journal.agreedWith(peer.name) : {};
+      return { v: 1, t: 'digests', from: this.#ctx.node, epoch: this.#ctx.epoch, files: this.#files.digests(), pending, agreed };
     }
     const actor = this.#files.byName(req.name);
     if (!actor) return { v: 1, t: 'error', message: 'name not listed here' };

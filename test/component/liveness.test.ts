@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { describe, it } from 'node:test';
-import { waitFor } from '../helpers/cluster.js';
+import { readFileSync } from 'node:fs';
+import { md5, waitFor } from '../helpers/cluster.js';
 import { PEER, startNodeWithFakePeer, TestClock } from '../helpers/in-process-node.js';
 
 /** Liveness on the node's injected clock: wall-clock steps change nothing, silence and stalls do. */
@@ -64,4 +65,20 @@ describe('peer liveness on the injected clock', () => {
     await beta.waitRequest('a new digest exchange', (r) => r.t === 'digests', 3000, exchanges);
     await h.waitFile('aligned again', (f) => f.status === 'aligned');
   });
+
+  it('a change read right after a stall, before the next tick, is not taken up: the node judges its own stall first', async (t) => {
+    const clock = new TestClock();
+    const h = await startNodeWithFakePeer(t, { clock, peerTimeoutMs: PEER_TIMEOUT_MS });
+    const { beta, settings } = h;
+    await h.connect();
+    const before = readFileSync(h.file('app.conf'), 'utf8');
+    const theirs = 'sent while the node was stalled\n';
+    // The jump and the frame together: the frame arrives long before the next timer tick.
+    clock.nowShift += settings.peerTimeoutMs * 2;
+    await beta.publish(beta.change('app.conf', md5(before), theirs));
+    await h.waitLog('peer lost: this node was stalled', (l) => l.msg === 'peer lost: this node was stalled');
+    await h.waitLog('the frame ignored as out of reach', (l) => l.msg === 'ignored a frame' && l.reason === 'out of reach' && l.kind === 'change');
+    assert.equal(readFileSync(h.file('app.conf'), 'utf8'), before, 'a frame from before the stall was applied');
+  });
 });
+

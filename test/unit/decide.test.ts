@@ -165,6 +165,31 @@ describe('reconcileOnConnect(facts)', () => {
   const base: ConnectFacts = { local: O, remote: O, agreed: O, mode: 'manual', inFlight: false };
   const cases: Case<Partial<ConnectFacts>, ConnectDecision>[] = [
     {
+      description: 'auto: our journal lost the last agreement (a crash before its save) but the peer\'s has it: only the peer changed since',
+      given: { mode: 'auto', local: L, remote: S, agreed: O, peerAgreed: L },
+      expect: { kind: 'take-theirs' },
+    },
+    {
+      description: 'auto: the peer\'s journal lags ours: only the peer still holds what we agreed, it takes ours',
+      given: { mode: 'auto', local: S, remote: L, agreed: L, peerAgreed: O },
+      expect: { kind: 'keep-ours' },
+    },
+    {
+      description: 'auto: each side holds a version agreed at some time (which was later cannot be told): split-brain',
+      given: { mode: 'auto', local: L, remote: S, agreed: L, peerAgreed: S },
+      expect: { kind: 'split-brain' },
+    },
+    {
+      description: 'auto: neither journal names either copy: split-brain',
+      given: { mode: 'auto', local: L, remote: S, agreed: O, peerAgreed: X },
+      expect: { kind: 'split-brain' },
+    },
+    {
+      description: 'manual: the peer\'s record changes nothing, it is still a split-brain',
+      given: { mode: 'manual', local: L, remote: S, agreed: O, peerAgreed: L },
+      expect: { kind: 'split-brain' },
+    },
+    {
       description: 'manual: same digest on both sides is aligned',
       given: { local: O, remote: O },
       expect: { kind: 'aligned' },
