@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** ZeroMQ's Z85 alphabet (RFC 32): 85 printable characters, 5 of them per 4 bytes. */
 const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
@@ -61,4 +61,33 @@ export function curvePublicKey(secretKey: string): string {
   const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, raw]), format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
   return z85Encode(spki.subarray(spki.length - 32));
+}
+
+/** A raw X25519 public key wrapped as SPKI DER: this prefix, then the 32 key bytes. */
+const SPKI_X25519_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+/**
+ * The key two nodes share for signing requests: HKDF-SHA256 of the X25519 agreement between one
+ * node's secret and the other's public key (either way round gives the same key). Throws RangeError on bad text.
+ */
+export function requestKey(secretKey: string, peerPublicKey: string): Buffer {
+  const secret = z85Decode(secretKey);
+  const pub = z85Decode(peerPublicKey);
+  if (secret.length !== 32 || pub.length !== 32) throw new RangeError('a CURVE key is 32 bytes');
+  const shared = diffieHellman({
+    privateKey: createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, secret]), format: 'der', type: 'pkcs8' }),
+    publicKey: createPublicKey({ key: Buffer.concat([SPKI_X25519_PREFIX, pub]), format: 'der', type: 'spki' }),
+  });
+  return Buffer.from(hkdfSync('sha256', shared, Buffer.alloc(0), 'entangled request signature', 32));
+}
+
+/** The signature of one request's bytes under a shared request key. */
+export function signRequest(key: Uint8Array, payload: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(payload).digest();
+}
+
+/** Whether `mac` is the signature of `payload` under `key` (compared in constant time). */
+export function checkRequestSignature(key: Uint8Array, payload: Uint8Array, mac: Uint8Array): boolean {
+  const want = signRequest(key, payload);
+  return mac.length === want.length && timingSafeEqual(want, mac);
 }

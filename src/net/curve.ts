@@ -1,6 +1,7 @@
 import { Context, type Socket } from 'zeromq';
 import type { CurveKeys, PeerSpec, Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
+import { checkRequestSignature, requestKey, signRequest } from './curve-keys.js';
 import { RefusalThrottle, ZAP_DOMAIN, ZapHandler } from './zap.js';
 
 /** The start-up warning of a node without `security`. */
@@ -22,7 +23,15 @@ export interface ServerSecurity {
   readonly options: CurveServerOptions;
   /** Reports a handshake that failed before ZAP was asked (no CURVE, or not this node's key). */
   handshakeFailed(endpoint: string, code: string): void;
+  /**
+   * Whether `mac` signs a request's bytes as coming from the listed peer `from` (its key and
+   * ours): ZAP admits any listed key, this proves which listed node is speaking.
+   */
+  signedBy(from: string, payload: Uint8Array, mac: Uint8Array | undefined): boolean;
 }
+
+/** Signs the bytes of a request to one peer (see ServerSecurity.signedBy). */
+export type RequestSigner = (payload: Uint8Array) => Buffer;
 
 /** Options of a socket connected to a peer (SUB, REQ): a CURVE client that accepts only the peer's key. */
 export interface CurveClientOptions {
@@ -43,10 +52,13 @@ export class LinkSecurity {
   readonly #zap: ZapHandler;
   readonly #log: Logger;
   readonly #throttle = new RefusalThrottle();
+  /** The request key shared with each listed peer. */
+  readonly #requestKeys = new Map<string, Buffer>();
 
   constructor(keys: CurveKeys, peers: readonly PeerSpec[], log: Logger) {
     this.#keys = keys;
     this.#log = log;
+    for (const p of peers) if (p.publicKey) this.#requestKeys.set(p.name, requestKey(keys.secretKey, p.publicKey));
     const options: CurveServerOptions = Object.freeze({
       context: this.#context,
       curveServer: true,
@@ -66,6 +78,10 @@ export class LinkSecurity {
             ? 'refused a connection without CURVE'
             : 'refused a connection: its CURVE handshake failed (a client that does not use this node\'s public key)',
         );
+      },
+      signedBy: (from: string, payload: Uint8Array, mac: Uint8Array | undefined) => {
+        const key = this.#requestKeys.get(from);
+        return key !== undefined && mac !== undefined && checkRequestSignature(key, payload, mac);
       },
     });
     const allowed = new Map<string, string>();
@@ -95,6 +111,13 @@ export class LinkSecurity {
       curvePublicKey: this.#keys.publicKey,
       curveSecretKey: this.#keys.secretKey,
     });
+  }
+
+  /** The signer of this node's requests to `peer`. */
+  signer(peer: PeerSpec): RequestSigner {
+    const key = this.#requestKeys.get(peer.name);
+    if (!key) throw new Error(`peer ${peer.name} has no publicKey`);
+    return (payload) => signRequest(key, payload);
   }
 
   /** Binds the ZAP handler: call before binding a server socket (until then, every client is refused). */

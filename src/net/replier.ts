@@ -6,6 +6,9 @@ import { SendQueue } from './send-queue.js';
 
 export type RequestHandler = (req: Request) => Promise<Reply>;
 
+/** A request refused before its handler: malformed, or (over CURVE) not signed by the node it names. */
+export type Rejection = 'malformed' | 'impostor';
+
 /** Requests handled at once by default; one more gets a 'busy' error reply. */
 export const MAX_CONCURRENT_REQUESTS = 64;
 
@@ -41,6 +44,7 @@ export class RequestReplier {
   #stoppingAt: number | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
+  readonly #signedBy: ServerSecurity['signedBy'] | null;
 
   /**
    * `security`: the CURVE server's options and failure report when the node's links are secured.
@@ -61,6 +65,7 @@ export class RequestReplier {
     });
     if (security) watchHandshakes(this.#sock, security);
     this.#outbox = new SendQueue((msg) => this.#sock.send(msg));
+    this.#signedBy = security?.signedBy ?? null;
   }
 
   /** Binds the socket to `endpoint`; throws (EADDRINUSE, ...) when it cannot. */
@@ -78,7 +83,7 @@ export class RequestReplier {
    * not decode gets an error reply and is reported to `onRejected`; a handler's throw becomes
    * an error reply. Call once.
    */
-  start(peers: ReadonlySet<string>, handle: RequestHandler, onRejected: (reason: string) => void): void {
+  start(peers: ReadonlySet<string>, handle: RequestHandler, onRejected: (reason: string, kind: Rejection) => void): void {
     if (this.#loop) throw new Error('the replier is already started');
     this.#loop = (async () => {
       try {
@@ -89,11 +94,11 @@ export class RequestReplier {
     })();
   }
 
-  #receive(parts: Buffer[], peers: ReadonlySet<string>, handle: RequestHandler, onRejected: (reason: string) => void): void {
+  #receive(parts: Buffer[], peers: ReadonlySet<string>, handle: RequestHandler, onRejected: (reason: string, kind: Rejection) => void): void {
     const [id, delimiter, ...body] = parts;
     if (!id || !delimiter || delimiter.length !== 0) {
       // Not a REQ envelope (a DEALER or ROUTER client without the delimiter): nothing to reply to.
-      onRejected('no request envelope');
+      onRejected('no request envelope', 'malformed');
       return;
     }
     const envelope = [id, EMPTY];
@@ -101,14 +106,23 @@ export class RequestReplier {
       this.#send(envelope, { v: 1, t: 'error', message: STOPPING_MESSAGE });
       return;
     }
+    // Over CURVE a request is its bytes and their signature; otherwise its bytes alone.
+    const signedBy = this.#signedBy;
+    const expected = signedBy ? 2 : 1;
     const payload = body[0];
     const req =
-      body.length !== 1 ? { ok: false as const, reason: `${body.length} message parts, expected 1` }
+      body.length !== expected ? { ok: false as const, reason: `${body.length} message parts, expected ${expected}` }
       : !payload || payload.length === 0 ? { ok: false as const, reason: 'empty request' }
       : decodeRequest(payload, peers);
     if (!req.ok) {
-      onRejected(req.reason);
+      onRejected(req.reason, 'malformed');
       this.#send(envelope, { v: 1, t: 'error', message: req.reason });
+      return;
+    }
+    if (signedBy && !signedBy(req.value.from, payload!, body[1])) {
+      const reason = `not signed by ${req.value.from}: a request in another node's name`;
+      onRejected(reason, 'impostor');
+      this.#send(envelope, { v: 1, t: 'error', message: reason });
       return;
     }
     if (this.#active >= this.#maxConcurrent) {

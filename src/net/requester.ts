@@ -3,7 +3,7 @@ import type { Reply, Request } from '../core/frame.js';
 import { EntangledError } from '../core/errors.js';
 import { decodeReply, encode, MAX_MESSAGE_BYTES } from './codec.js';
 import { BUSY_MESSAGE, STOPPING_MESSAGE } from './replier.js';
-import type { CurveClientOptions } from './curve.js';
+import type { CurveClientOptions, RequestSigner } from './curve.js';
 
 /** The refusals that mean "not now" (the peer is stopping, or has too many requests in hand). */
 export const UNAVAILABLE: ReadonlySet<string> = new Set([STOPPING_MESSAGE, BUSY_MESSAGE]);
@@ -18,11 +18,15 @@ export class PeerRequester {
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  /** `curve`: the CURVE client options (the peer's key) when the node's links are secured. */
+  /**
+   * `curve`: the CURVE client options (the peer's key) when the node's links are secured, and
+   * `sign` the signer of requests to that peer (each request then goes out with its signature).
+   */
   constructor(
     readonly endpoint: string,
     readonly timeoutMs: number,
     readonly curve: CurveClientOptions | null = null,
+    readonly sign: RequestSigner | null = null,
   ) {}
 
   #socket(): ZmqRequest {
@@ -56,23 +60,24 @@ export class PeerRequester {
       if (this.#closed) throw new EntangledError('PEER_UNREACHABLE', 'node is stopping');
       const sock = this.#socket();
       sock.receiveTimeout = timeoutMs;
-      let bytes: Buffer | undefined;
+      let reply: Buffer | undefined;
       try {
-        await sock.send(encode(req));
-        [bytes] = await sock.receive();
+        const bytes = encode(req);
+        await sock.send(this.sign ? [bytes, this.sign(bytes)] : bytes);
+        [reply] = await sock.receive();
       } catch (err) {
         this.#reset();
         const code = (err as { code?: string }).code;
         throw new EntangledError('PEER_UNREACHABLE', code === 'EAGAIN' ? 'no reply in time' : `request failed (${code ?? 'error'})`);
       }
-      const reply = bytes ? decodeReply(bytes) : { ok: false as const, reason: 'empty reply' };
-      if (!reply.ok) throw new EntangledError('PEER_FAULT', `malformed reply from the peer: ${reply.reason}`);
-      if (reply.value.t === 'error') {
+      const checked = reply ? decodeReply(reply) : { ok: false as const, reason: 'empty reply' };
+      if (!checked.ok) throw new EntangledError('PEER_FAULT', `malformed reply from the peer: ${checked.reason}`);
+      if (checked.value.t === 'error') {
         // A peer that is stopping or saturated is out of reach for now; any other refusal is its answer.
-        const away = UNAVAILABLE.has(reply.value.message);
-        throw new EntangledError(away ? 'PEER_UNREACHABLE' : 'PEER_FAULT', `peer refused: ${reply.value.message}`);
+        const away = UNAVAILABLE.has(checked.value.message);
+        throw new EntangledError(away ? 'PEER_UNREACHABLE' : 'PEER_FAULT', `peer refused: ${checked.value.message}`);
       }
-      return reply.value;
+      return checked.value;
     };
     const p = this.#tail.then(run, run);
     this.#tail = p.catch(() => undefined);

@@ -104,7 +104,10 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#replier.start(
       new Set(this.#peers.names),
       (req) => this.#requests.answer(req),
-      (reason) => log.warn({ reason }, 'dropped a malformed request'),
+      (reason, kind) =>
+        kind === 'impostor'
+          ? log.warn({ peer: 'unknown', reason }, 'refused a request in another node\'s name (its CURVE key is listed, its signature is not that node\'s)')
+          : log.warn({ reason }, 'dropped a malformed request'),
     );
     for (const session of this.#peers) session.start();
     await this.#watcher.start();

@@ -29,7 +29,7 @@ export function createPeerSockets(spec: PeerSpec, log: Logger, requestTimeoutMs:
     );
   };
   return {
-    requester: new PeerRequester(spec.rep, requestTimeoutMs, curve),
+    requester: new PeerRequester(spec.rep, requestTimeoutMs, curve, security?.signer(spec) ?? null),
     subscriber: new PeerSubscriber(spec.pub, curve, onRefused),
   };
 }

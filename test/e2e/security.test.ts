@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { unpack } from 'msgpackr';
 import { curveKeyPair, Publisher, Request, Subscriber } from 'zeromq';
 import { encode } from '../../src/net/codec.js';
+import { requestKey, signRequest } from '../../src/net/curve-keys.js';
 import {
   defineCluster,
   md5,
@@ -42,12 +43,15 @@ function listen(endpoint: string, client: ClientKeys | null): { got: Buffer[]; c
   return { got, close: () => sock.close() };
 }
 
-/** One request over a fresh REQ; the reply, or null when none came within `ms`. */
-async function ask(endpoint: string, msg: Buffer, client: ClientKeys | null, ms = 1500): Promise<Buffer | null> {
+/**
+ * One request over a fresh REQ; the reply, or null when none came within `ms`. `signKey`: the
+ * request key it is signed with (over CURVE a node signs its requests as itself).
+ */
+async function ask(endpoint: string, msg: Buffer, client: ClientKeys | null, ms = 1500, signKey?: Buffer): Promise<Buffer | null> {
   const sock = new Request({ linger: 0, sendTimeout: ms, receiveTimeout: ms, ...curveClient(client) });
   sock.connect(endpoint);
   try {
-    await sock.send(msg);
+    await sock.send(signKey ? [msg, signRequest(signKey, msg)] : msg);
     const [reply] = await sock.receive();
     return reply ?? null;
   } catch (err) {
@@ -155,7 +159,7 @@ describe('CURVE on every link', () => {
     assert.deepEqual(readFileSync(alpha.file('app.conf')), current);
     assert.equal(md5File(beta.file('app.conf')), md5(current));
 
-    const reply = await ask(alphaRep, pull, { serverKey: alpha.def.keys!.publicKey, keys: beta.def.keys! }, 5000);
+    const reply = await ask(alphaRep, pull, { serverKey: alpha.def.keys!.publicKey, keys: beta.def.keys! }, 5000, requestKey(beta.def.keys!.secretKey, alpha.def.keys!.publicKey));
     assert.ok(reply, 'a REQ with beta\'s key got no reply');
     const r = unpack(reply) as { t: string; md5: string };
     assert.equal(r.t, 'content');
@@ -311,4 +315,63 @@ describe('CURVE configuration errors exit 2 with one line', () => {
       }
     });
   }
+});
+
+describe('CURVE with three nodes: an admitted peer can speak only as itself', () => {
+  let root: string;
+  let nodes: RunningNode[] = [];
+  before(async () => {
+    const cluster = await defineCluster({ names: ['alpha', 'beta', 'gamma'], files: { 'app.conf': 'v0\n' }, curve: {} });
+    root = cluster.root;
+    nodes = await startCluster(cluster.nodes);
+  });
+  after(async () => stopAll(nodes, root));
+
+  it('gamma\'s key, pushing and pulling in beta\'s name on alpha\'s REP, is refused and logged; alpha\'s copy is untouched', async () => {
+    const [alpha, beta, gamma] = nodes as [RunningNode, RunningNode, RunningNode];
+    const alphaRep = `tcp://127.0.0.1:${alpha.def.ports.rep}`;
+    const current = readFileSync(alpha.file('app.conf'));
+    const evil = Buffer.from('gamma, speaking as beta\n');
+    const take = encode({ v: 1, t: 'take', from: 'beta', name: 'app.conf', md5: md5(evil), data: evil, size: evil.length });
+    const pull = encode({ v: 1, t: 'pull', from: 'beta', name: 'app.conf' });
+    const asGamma = { serverKey: alpha.def.keys!.publicKey, keys: gamma.def.keys! };
+    // gamma's own request key with alpha, unsigned, and a signature made up from beta's public key alone.
+    const gammaKey = requestKey(gamma.def.keys!.secretKey, alpha.def.keys!.publicKey);
+    const guessed = requestKey(gamma.def.keys!.secretKey, beta.def.keys!.publicKey);
+    for (const [what, msg, key] of [['take signed with gamma\'s key', take, gammaKey], ['take unsigned', take, undefined], ['take signed with a guess', take, guessed], ['pull signed with gamma\'s key', pull, gammaKey]] as const) {
+      const reply = await ask(alphaRep, msg, asGamma, 5000, key);
+      assert.ok(reply, `${what}: no reply at all`);
+      const r = unpack(reply) as { t: string; message?: string };
+      assert.equal(r.t, 'error', `${what}: ${JSON.stringify(r)}`);
+      assert.match(r.message!, key === undefined ? /1 message parts, expected 2/ : /not signed by beta: a request in another node's name/, what);
+    }
+    assert.deepEqual(readFileSync(alpha.file('app.conf')), current, 'alpha\'s copy changed');
+    await alpha.waitLog((l) => l.level === 40 && /in another node's name/.test(l.msg) && l.peer === 'unknown', 'the refusal');
+    // gamma's own name, signed with its own key: served.
+    const own = await ask(alphaRep, encode({ v: 1, t: 'pull', from: 'gamma', name: 'app.conf' }), asGamma, 5000, gammaKey);
+    assert.equal((unpack(own!) as { t: string }).t, 'content');
+  });
+
+  it('frames published with gamma\'s keys in beta\'s name are dropped by alpha and logged; nothing is written', async () => {
+    const [alpha, , gamma] = nodes as [RunningNode, RunningNode, RunningNode];
+    const before = readFileSync(alpha.file('app.conf'));
+    await gamma.stop();
+    // gamma's own key pair on gamma's PUB endpoint: an admitted node that lies about who it is.
+    const pub = new Publisher({ linger: 0, curveServer: true, curvePublicKey: gamma.def.keys!.publicKey, curveSecretKey: gamma.def.keys!.secretKey });
+    await pub.bind(`tcp://127.0.0.1:${gamma.def.ports.pub}`);
+    try {
+      const evil = Buffer.from('beta never wrote this\n');
+      const frames = [
+        encode({ v: 1, t: 'hb', from: 'beta', epoch: 'liar', sum: 'x' }),
+        encode({ v: 1, t: 'change', from: 'beta', epoch: 'liar', name: 'app.conf', prev: md5(before), also: [], md5: md5(evil), data: evil, size: evil.length, ts: Date.now(), to: { alpha: 'any' } }),
+      ];
+      await waitFor('alpha drops a frame in beta\'s name from gamma\'s PUB', async () => {
+        for (const f of frames) await pub.send(f);
+        return alpha.logs.some((l) => l.msg === 'dropped a frame' && l.peer === 'gamma' && /sender "beta" is not gamma/.test(String(l.reason)));
+      }, 8000, 100);
+      assert.deepEqual(readFileSync(alpha.file('app.conf')), before, 'alpha wrote the lie');
+    } finally {
+      pub.close();
+    }
+  });
 });

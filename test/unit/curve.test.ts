@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { curveKeyPair } from 'zeromq';
-import { curvePublicKey, isCurveKey, z85Decode, z85Encode } from '../../src/net/curve-keys.js';
+import { checkRequestSignature, curvePublicKey, isCurveKey, requestKey, signRequest, z85Decode, z85Encode } from '../../src/net/curve-keys.js';
 import { judgeZap, RefusalThrottle, ZAP_DOMAIN } from '../../src/net/zap.js';
 import type { Case } from '../helpers/table.js';
 
@@ -97,5 +97,29 @@ describe('RefusalThrottle', () => {
     assert.equal(t.admit('c', 70), null, 'a third key in the window stays silent');
     assert.equal(t.admit('a', 1000), 1, 'a new window logs again');
     assert.equal(t.admit('a', 1001), null);
+  });
+});
+
+describe('request signatures (requestKey, signRequest, checkRequestSignature)', () => {
+  const a = curveKeyPair();
+  const b = curveKeyPair();
+  const c = curveKeyPair();
+  const payload = Buffer.from('a request in a\'s name');
+  test('the two nodes of a pair derive the same key, either way round; a third node another', () => {
+    assert.deepEqual(requestKey(a.secretKey, b.publicKey), requestKey(b.secretKey, a.publicKey));
+    assert.notDeepEqual(requestKey(c.secretKey, b.publicKey), requestKey(a.secretKey, b.publicKey));
+    assert.equal(requestKey(a.secretKey, b.publicKey).length, 32);
+  });
+  test('a signature checks under the pair\'s key only, for those bytes only', () => {
+    const key = requestKey(a.secretKey, b.publicKey);
+    const mac = signRequest(key, payload);
+    assert.equal(checkRequestSignature(requestKey(b.secretKey, a.publicKey), payload, mac), true);
+    assert.equal(checkRequestSignature(requestKey(b.secretKey, c.publicKey), payload, mac), false, 'c\'s key with b');
+    assert.equal(checkRequestSignature(key, Buffer.from('another request'), mac), false, 'other bytes');
+    assert.equal(checkRequestSignature(key, payload, mac.subarray(0, 16)), false, 'a truncated signature');
+    assert.equal(checkRequestSignature(key, payload, Buffer.alloc(0)), false, 'no signature');
+  });
+  test('bad key text is a RangeError', () => {
+    assert.throws(() => requestKey('short', b.publicKey), RangeError);
   });
 });
