@@ -34,10 +34,8 @@ export class Outbox {
   change(c: Change, except?: string): void {
     const to = this.#peers.addressees();
     if (except !== undefined) delete to[except];
-    for (const _ in to) {
-      this.#send({ v: 1, t: 'change', from: this.#ctx.node, epoch: this.#ctx.epoch, ...c, ts: this.#ctx.clock.wall(), to });
-      return;
-    }
+    if (Object.keys(to).length === 0) return;
+    this.#send({ v: 1, t: 'change', from: this.#ctx.node, epoch: this.#ctx.epoch, ...c, ts: this.#ctx.clock.wall(), to });
   }
 
   /** "My copy of `name` is now `md5`": in answer to change `re`, naming the node it is in split-brain with, or unprompted. */
