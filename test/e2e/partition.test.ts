@@ -1,142 +1,27 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { startNode, tempDir, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { buildNetns, destroyNetns, linkEnd, removeStaleNamespaces, setLinkEnd, whyNoNetns, type Netns } from '../helpers/netns.js';
 
 /**
  * A real network partition: two network namespaces joined by a veth pair (the cluster link),
  * one node in each. Each namespace also has a veth to the root namespace, on its own /30, that
- * only carries the test's API requests: the namespaces have no route to each other through it.
+ * only carries the test's API requests: the namespaces have no route to each other through it
+ * (test/helpers/netns.ts).
  */
 
-function ip(...args: string[]): string {
-  const r = spawnSync('ip', args, { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${(r.stderr || r.stdout).trim()}`);
-  return r.stdout;
-}
-
-/** Why network namespaces cannot be used here, or null when they can. */
-function whyNoNetns(): string | null {
-  if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
-  if (process.getuid?.() !== 0) return 'not root: creating network namespaces needs CAP_SYS_ADMIN';
-  const v = spawnSync('ip', ['-V'], { encoding: 'utf8' });
-  if (v.error) return `no ip command (Debian package iproute2): ${v.error.message}`;
-  const probe = `entangled-probe-${process.pid}`;
-  try {
-    ip('netns', 'add', probe);
-    ip('-n', probe, 'link', 'add', 'probe0', 'type', 'veth', 'peer', 'name', 'probe1');
-    return null;
-  } catch (err) {
-    return `cannot create network namespaces or veth pairs: ${(err as Error).message}`;
-  } finally {
-    spawnSync('ip', ['netns', 'del', probe]);
-  }
-}
-
-/** Namespaces of earlier runs whose test process died without cleaning up. */
-function removeStaleNamespaces(): void {
-  let list = '';
-  try {
-    list = ip('netns', 'list');
-  } catch {
-    return;
-  }
-  for (const line of list.split('\n')) {
-    const m = /^(entangled-(\d+)-[0-9a-f]+-[ab])\b/.exec(line);
-    if (!m) continue;
-    const pid = Number(m[2]);
-    let alive = true;
-    try {
-      process.kill(pid, 0);
-    } catch {
-      alive = false;
-    }
-    if (!alive) spawnSync('ip', ['netns', 'del', m[1]!]);
-  }
-}
-
-interface Net {
-  tag: string;
-  ns: { a: string; b: string };
-  /** The cluster link's end in namespace a (the one set down and up). */
-  linkA: string;
-  rootLinks: string[];
-  /** Addresses: the cluster link's ends, and each namespace's end of its API link. */
-  clusterA: string;
-  clusterB: string;
-  apiA: string;
-  apiB: string;
-}
-
-function usedPrefixes(): string {
-  return ip('-4', 'addr') + ip('-4', 'route');
-}
-
-/** Builds the two namespaces and three veth pairs; on any failure undoes what it made. */
-function buildNet(): Net {
-  const tag = randomBytes(2).toString('hex');
-  // A /28 in 10.200-254.x.y that nothing on this host uses yet.
-  let prefix = '';
-  for (let i = 0; i < 50 && !prefix; i++) {
-    const p = `10.${200 + Math.floor(Math.random() * 55)}.${Math.floor(Math.random() * 256)}.`;
-    if (!usedPrefixes().includes(p)) prefix = p;
-  }
-  if (!prefix) throw new Error('no free 10.x.y.0/28 found');
-  const net: Net = {
-    tag,
-    ns: { a: `entangled-${process.pid}-${tag}-a`, b: `entangled-${process.pid}-${tag}-b` },
-    linkA: `et${tag}pa`,
-    rootLinks: [`et${tag}ra`, `et${tag}rb`],
-    clusterA: `${prefix}1`,
-    clusterB: `${prefix}2`,
-    apiA: `${prefix}6`,
-    apiB: `${prefix}10`,
-  };
-  try {
-    const { a, b } = net.ns;
-    ip('netns', 'add', a);
-    ip('netns', 'add', b);
-    for (const ns of [a, b]) ip('-n', ns, 'link', 'set', 'lo', 'up');
-    // The cluster link, created inside a and its peer end moved to b.
-    ip('-n', a, 'link', 'add', net.linkA, 'type', 'veth', 'peer', 'name', `et${tag}pb`, 'netns', b);
-    ip('-n', a, 'addr', 'add', `${net.clusterA}/30`, 'dev', net.linkA);
-    ip('-n', b, 'addr', 'add', `${net.clusterB}/30`, 'dev', `et${tag}pb`);
-    ip('-n', a, 'link', 'set', net.linkA, 'up');
-    ip('-n', b, 'link', 'set', `et${tag}pb`, 'up');
-    // The API links: root end .5/.9, namespace end .6/.10.
-    for (const [side, ns, rootAddr, nsAddr] of [['a', a, `${prefix}5`, net.apiA], ['b', b, `${prefix}9`, net.apiB]] as const) {
-      const rootEnd = `et${tag}r${side}`;
-      const nsEnd = `et${tag}n${side}`;
-      ip('link', 'add', rootEnd, 'type', 'veth', 'peer', 'name', nsEnd, 'netns', ns);
-      ip('addr', 'add', `${rootAddr}/30`, 'dev', rootEnd);
-      ip('link', 'set', rootEnd, 'up');
-      ip('-n', ns, 'addr', 'add', `${nsAddr}/30`, 'dev', nsEnd);
-      ip('-n', ns, 'link', 'set', nsEnd, 'up');
-    }
-    return net;
-  } catch (err) {
-    destroyNet(net);
-    throw err;
-  }
-}
-
-function destroyNet(net: Net): void {
-  for (const l of net.rootLinks) spawnSync('ip', ['link', 'del', l]);
-  for (const ns of [net.ns.a, net.ns.b]) spawnSync('ip', ['netns', 'del', ns]);
-}
+type Net = Netns<'a' | 'b'>;
 
 const FILES = { 'one.conf': 'one v0\n', 'both.conf': 'both v0\n', 'quiet.conf': 'quiet\n' };
 
 /** Writes the two nodes' configs and files: alpha in namespace a, beta in namespace b. */
 function defineNsCluster(root: string, net: Net, reconcile: 'manual' | 'auto', basePort: number): NodeDef[] {
   const sides = [
-    { name: 'alpha', cluster: net.clusterA, api: net.apiA },
-    { name: 'beta', cluster: net.clusterB, api: net.apiB },
+    { name: 'alpha', cluster: linkEnd(net, 'a', 'b').addr, api: net.api.a },
+    { name: 'beta', cluster: linkEnd(net, 'b', 'a').addr, api: net.api.b },
   ];
   const ports = { api: basePort, pub: basePort + 1, rep: basePort + 2 };
   return sides.map((s, i) => {
@@ -173,14 +58,7 @@ describe('a real network partition between two network namespaces', () => {
   before(() => {
     if (skip) return;
     removeStaleNamespaces();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        net = buildNet();
-        break;
-      } catch (err) {
-        if (attempt >= 3) throw err;
-      }
-    }
+    net = buildNetns(['a', 'b'], [['a', 'b']]);
     root = tempDir('entangled-partition-');
   });
 
@@ -189,7 +67,7 @@ describe('a real network partition between two network namespaces', () => {
       if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
       await r.exited;
     }
-    if (net) destroyNet(net);
+    if (net) destroyNetns(net);
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
@@ -210,7 +88,7 @@ describe('a real network partition between two network namespaces', () => {
       await beta.waitStatus(f, 'aligned', 10_000);
     }
 
-    ip('-n', net.ns.a, 'link', 'set', net.linkA, 'down');
+    setLinkEnd(net, 'a', 'b', 'down');
     await waitFor('alpha loses beta', async () => !(await connected(alpha, 'beta')), 10_000, 50);
     await waitFor('beta loses alpha', async () => !(await connected(beta, 'alpha')), 10_000, 50);
     await alpha.waitLog((l) => l.msg === 'peer lost' && l.peer === 'beta', 'peer lost');
@@ -226,7 +104,7 @@ describe('a real network partition between two network namespaces', () => {
     assert.equal(read(beta, 'one.conf'), 'one v0\n');
     assert.equal(read(beta, 'both.conf'), 'both from beta\n');
 
-    ip('-n', net.ns.a, 'link', 'set', net.linkA, 'up');
+    setLinkEnd(net, 'a', 'b', 'up');
     await waitFor('alpha sees beta again', () => connected(alpha, 'beta'), 20_000, 50);
     await waitFor('beta sees alpha again', () => connected(beta, 'alpha'), 20_000, 50);
     await alpha.waitLog((l) => l.msg === 'peer back' && l.peer === 'beta', 'peer back');
