@@ -2,9 +2,10 @@ import type { FileStatus, LocalFacts, Md5, PeerFileFacts, PeerStatus } from './t
 
 /**
  * Derives the contract's per-peer status from stored facts; never stored itself.
- * `connected` is whether the peer is in reach now.
+ * `connected` is whether the peer is in reach now; `journaled` whether the agreement on `local`
+ * with it is on disk (what is shown aligned must survive a crash right after).
  */
-export function peerStatus(local: Md5 | null, peer: PeerFileFacts, connected: boolean): PeerStatus {
+export function peerStatus(local: Md5 | null, peer: PeerFileFacts, connected: boolean, journaled = true): PeerStatus {
   // A recorded split-brain outlives a disconnection: only agreement clears it.
   if (peer.splitBrain) return 'split-brain';
   // Out of reach, or never reached since start: its copy is not known.
@@ -12,7 +13,8 @@ export function peerStatus(local: Md5 | null, peer: PeerFileFacts, connected: bo
   // We sent a change that is not confirmed yet.
   if (peer.inFlight !== null) return 'pending';
   if (peer.md5 === null) return 'missing';
-  if (peer.md5 === local) return 'aligned';
+  // Same bytes, the agreement not on disk yet: a moment more.
+  if (peer.md5 === local) return journaled ? 'aligned' : 'pending';
   // Digests differ with nothing recorded: a change is on its way one way or the other.
   return 'pending';
 }

@@ -5,8 +5,6 @@ import type { Md5 } from '../core/types.js';
 import { atomicWrite, isTempFor } from './atomic-write.js';
 
 const MD5_RE = /^[0-9a-f]{32}$/;
-/** How long a save waits for more records to join it. */
-const SAVE_DELAY_MS = 20;
 
 type Agreed = Record<string, Record<string, Md5>>;
 
@@ -30,13 +28,19 @@ export function checkJournal(x: unknown, node: string): Agreed | null {
 
 /**
  * The last md5 this node and each peer agreed on, per file, kept in `stateDir`. Saves are
- * atomic and coalesced: at most one write in flight, repeated while records keep coming.
+ * atomic and coalesced: a record starts a save at once, at most one write is in flight, and
+ * the records made meanwhile go in the next. `durable()` says what is on disk: a node reports a
+ * peer aligned only once their agreement is, so a crash right after never loses it.
  */
 export class Journal {
   readonly file: string;
   #agreed: Agreed = {};
   #dirty = false;
   #saving: Promise<void> | null = null;
+  /** Records not on disk yet: made since the last save began, and those in the save under way. */
+  #unsaved = new Set<string>();
+  #inSave = new Set<string>();
+  #onSaved: () => void = () => undefined;
   readonly #node: string;
   readonly #log: Logger;
 
@@ -95,10 +99,23 @@ export class Journal {
     return { ...this.#agreed[peer] };
   }
 
+  /** Whether this node and `peer` agreed on `md5` for `name`, and that agreement is on disk. */
+  durable(peer: string, name: string, md5: Md5 | null): boolean {
+    if (md5 === null || this.#agreed[peer]?.[name] !== md5) return false;
+    const key = `${peer}\0${name}`;
+    return !this.#unsaved.has(key) && !this.#inSave.has(key);
+  }
+
+  /** `listener` hears of every save that made records durable. */
+  onSaved(listener: () => void): void {
+    this.#onSaved = listener;
+  }
+
   record(peer: string, name: string, md5: Md5): void {
     const forPeer = (this.#agreed[peer] ??= {});
     if (forPeer[name] === md5) return;
     forPeer[name] = md5;
+    this.#unsaved.add(`${peer}\0${name}`);
     this.#dirty = true;
     if (!this.#saving) this.#saving = this.#saveLoop();
   }
@@ -111,16 +128,23 @@ export class Journal {
   async #saveLoop(): Promise<void> {
     try {
       while (this.#dirty) {
-        // Let a burst of agreements land in one save; off the main thread (never blocks a change).
-        await new Promise((resolve) => setTimeout(resolve, SAVE_DELAY_MS));
+        // The records of this turn go together; the write is off the main thread (never blocks a change).
+        await new Promise((resolve) => setImmediate(resolve));
         this.#dirty = false;
+        this.#inSave = this.#unsaved;
+        this.#unsaved = new Set();
         const doc = { v: 1, node: this.#node, agreed: this.#agreed };
         try {
           await atomicWrite(this.file, Buffer.from(JSON.stringify(doc)), { sync: false });
         } catch (err) {
+          // Not on disk: those agreements stay undurable (not shown aligned) until a save succeeds.
+          for (const k of this.#inSave) this.#unsaved.add(k);
+          this.#inSave = new Set();
           this.#log.error({ path: this.file, err: (err as Error).message }, 'journal save failed');
           return;
         }
+        this.#inSave = new Set();
+        this.#onSaved();
       }
     } finally {
       this.#saving = null;

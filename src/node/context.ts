@@ -53,6 +53,10 @@ export interface NodeContext {
 }
 
 export function createContext(settings: Settings, log: Logger, state: () => NodeState, clock: Clock = SYSTEM_CLOCK): NodeContext {
+  const journal = new Journal(settings.stateDir, settings.node, log);
+  const notify = new Notifier();
+  // A save makes agreements durable: peers shown pending a moment are now aligned.
+  journal.onSaved(() => notify.changed());
   return {
     settings,
     node: settings.node,
@@ -60,11 +64,11 @@ export function createContext(settings: Settings, log: Logger, state: () => Node
     log,
     clock,
     hbMs: Math.max(20, Math.floor(settings.peerTimeoutMs / 5)),
-    journal: new Journal(settings.stateDir, settings.node, log),
+    journal,
     backups: new BackupStore(settings.stateDir, settings.backups),
     hooks: new HookRunner(settings, log),
     metrics: new Metrics(state),
-    notify: new Notifier(),
+    notify,
     stopping: false,
   };
 }

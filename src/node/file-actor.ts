@@ -70,9 +70,8 @@ export class FileActor {
   #problem: FileProblem | null = null;
   /** The last version the validate command refused, and when (monotonic ms). */
   refused: { md5: Md5; at: number } | null = null;
-  /** The last change we published, for retransmission, and the peer it was not for (the one it came from). */
+  /** The last change we published, for retransmission. */
   lastSent: { prev: Md5 | null; md5: Md5 } | null = null;
-  #except: string | undefined = undefined;
   /** The versions this node has held, oldest first (bounded): what a change may supersede. */
   readonly history: Md5[] = [];
   /** The last hash with the signature it had: no re-read while the identity holds (see Snapshot.settled). */
@@ -235,10 +234,13 @@ export class FileActor {
 
   /**
    * Publishes version `snap` (replacing `prev`) to every peer in reach but `except`; it is in
-   * flight to them until they confirm. A peer's version this node applied is passed on so, with
-   * `except` its sender: a change reaches every node connected to its origin by any chain of links.
+   * flight to each that is not known to hold it, until it confirms. A peer's version this node
+   * applied is passed on so, `except` its sender and without sending again to the peers the
+   * sender's frame was addressed to (`reached`): those are sent it only if they do not confirm
+   * within a heartbeat (retransmission). So a change reaches every node connected to its origin
+   * by any chain of links, and a mesh whose links are all up relays nothing.
    */
-  publish(prev: Md5 | null, snap: Version, except?: string): void {
+  publish(prev: Md5 | null, snap: Version, except?: string, reached?: Readonly<Record<string, string>>): void {
     // Never announce what a receiver must reject (content present iff small).
     if ((snap.data === null) !== (snap.size > LIMITS.inline)) {
       this.log.error({ size: snap.size }, 'refusing to publish an inconsistent snapshot');
@@ -248,17 +250,25 @@ export class FileActor {
     const now = this.#ctx.clock.now();
     for (const [peer, facts] of this.peers) {
       if (peer === except || !this.#host.connected(peer)) continue;
+      // Known to hold it already (its report came first): nothing is owed to it, not even an older version.
+      if (facts.md5 === snap.md5) {
+        facts.inFlight = null;
+        continue;
+      }
       facts.inFlight = snap.md5;
       facts.sentAt = now;
       facts.publishedAt = now;
     }
-    this.#except = except;
-    this.resend(prev, snap);
+    this.#send(prev, snap, (p) => p !== except && !(reached !== undefined && Object.hasOwn(reached, p)));
   }
 
-  /** Sends the change frame for `snap` (again, for a retransmission: nothing is marked), to the peers of the last publication. */
-  resend(prev: Md5 | null, snap: Version): void {
-    this.#outbox.change({ name: this.spec.name, prev, also: this.#superseded(prev, snap.md5), md5: snap.md5, data: snap.data, size: snap.size }, this.#except);
+  /** Sends the change frame for `snap` again, to `peer` alone (a retransmission: nothing is marked). */
+  resend(prev: Md5 | null, snap: Version, peer: string): void {
+    this.#send(prev, snap, (p) => p === peer);
+  }
+
+  #send(prev: Md5 | null, snap: Version, to: (peer: string) => boolean): void {
+    this.#outbox.change({ name: this.spec.name, prev, also: this.#superseded(prev, snap.md5), md5: snap.md5, data: snap.data, size: snap.size }, to);
   }
 
   /** What a change from `prev` to `md5` also supersedes, given what peers in reach hold. */

@@ -69,8 +69,8 @@ export class IncomingChanges {
           peer.agreement.agree(actor, frame.md5);
           this.#outbox.have(actor.spec.name, frame.md5, frame.md5, null);
           actor.log.info({ peer: peer.name, md5: frame.md5, reason: decision.reason, latencyMs: this.#ctx.clock.wall() - frame.ts }, 'applied change from peer');
-          // Passed on like a change of our own, after the ack: the sender's link may be the only one down.
-          actor.publish(local, frame, peer.name);
+          // Passed on like a change of our own, after the ack, to the peers the sender could not address.
+          actor.publish(local, frame, peer.name, frame.to);
         } else if (outcome === 'changed') {
           // A local edit landed while we wrote: it was published; both sides changed.
           peer.agreement.splitBrain(actor, frame.md5);

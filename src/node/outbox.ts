@@ -28,12 +28,12 @@ export class Outbox {
   }
 
   /**
-   * A new version of a file, for every peer in reach but `except` (the peer it came from, when
-   * this node passes a peer's version on). A frame for nobody is not sent: receivers would drop it.
+   * A new version of a file, for the peers in reach that `include` picks (default all). A frame
+   * for nobody is not sent: receivers would drop it.
    */
-  change(c: Change, except?: string): void {
+  change(c: Change, include?: (peer: string) => boolean): void {
     const to = this.#peers.addressees();
-    if (except !== undefined) delete to[except];
+    if (include) for (const p of Object.keys(to)) if (!include(p)) delete to[p];
     if (Object.keys(to).length === 0) return;
     this.#send({ v: 1, t: 'change', from: this.#ctx.node, epoch: this.#ctx.epoch, ...c, ts: this.#ctx.clock.wall(), to });
   }

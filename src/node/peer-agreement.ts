@@ -73,14 +73,16 @@ export class PeerAgreement {
     if (local !== null && this.#peer.connected && actor.peer(this.#peer.name).md5 === local) this.agree(actor, local);
   }
 
-  /** Both hold version `md5`: clears a split-brain, confirms it if in flight, journals it. */
+  /** Both hold version `md5` (our current copy): clears a split-brain and what is in flight, journals it. */
   agree(actor: FileActor, md5: Md5): void {
     const facts = actor.peer(this.#peer.name);
     if (facts.splitBrain) {
       facts.splitBrain = false;
       actor.log.info({ peer: this.#peer.name, md5 }, 'split-brain resolved');
     }
-    if (facts.inFlight === md5) this.confirm(facts);
+    // The peer holds our current bytes: whatever was in flight to it (this version, or one this
+    // version superseded) is settled.
+    if (facts.inFlight !== null) this.confirm(facts);
     this.#ctx.journal.record(this.#peer.name, actor.spec.name, md5);
     actor.writeMoot(this.#peer.name, md5);
     this.#ctx.notify.changed();

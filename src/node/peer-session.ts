@@ -174,7 +174,7 @@ export class PeerSession {
       const snap = await actor.readAndAnnounce();
       if (!snap || !actor.lastSent || !owed(snap.md5)) return;
       actor.log.debug({ peer: this.name, md5: want }, 'retransmitting an unconfirmed change');
-      actor.resend(actor.lastSent.prev, snap);
+      actor.resend(actor.lastSent.prev, snap, this.name);
     });
   }
 }

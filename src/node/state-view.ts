@@ -28,7 +28,7 @@ export class StateView {
       const statuses: PeerStatus[] = [];
       for (const [name, facts] of a.peers) {
         const connected = this.#peers.connected(name);
-        const status = peerStatus(a.local.md5, facts, connected);
+        const status = peerStatus(a.local.md5, facts, connected, this.#ctx.journal.durable(name, a.spec.name, a.local.md5));
         statuses.push(status);
         perPeer[name] = { md5: connected || facts.splitBrain ? (facts.md5 ?? null) : null, status };
       }

@@ -75,3 +75,50 @@ describe('Journal.load', () => {
     }
   });
 });
+
+describe('Journal.durable: what is on disk', () => {
+  const M1 = '11111111111111111111111111111111';
+  const M2 = '22222222222222222222222222222222';
+  it('a record is not durable until its save ends; then it is, and a listener hears of it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'entangled-journal-'));
+    try {
+      const j = new Journal(dir, 'alpha', capture().log);
+      await j.load();
+      let saves = 0;
+      j.onSaved(() => saves++);
+      j.record('beta', 'app.conf', M1);
+      assert.equal(j.agreed('beta', 'app.conf'), M1, 'in memory at once');
+      assert.equal(j.durable('beta', 'app.conf', M1), false, 'durable before any write');
+      await j.flush();
+      assert.equal(j.durable('beta', 'app.conf', M1), true);
+      assert.equal(j.durable('beta', 'app.conf', M2), false, 'another version');
+      assert.equal(j.durable('gamma', 'app.conf', M1), false, 'another peer');
+      assert.ok(saves >= 1);
+      j.record('beta', 'app.conf', M2);
+      assert.equal(j.durable('beta', 'app.conf', M2), false);
+      await j.flush();
+      assert.equal(j.durable('beta', 'app.conf', M2), true);
+      const again = new Journal(dir, 'alpha', capture().log);
+      await again.load();
+      assert.equal(again.agreed('beta', 'app.conf'), M2, 'what was durable is what a restart reads');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a record whose save failed stays not durable, and the failure is logged', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'entangled-journal-'));
+    try {
+      const { log, lines } = capture();
+      const j = new Journal(dir, 'alpha', log);
+      await j.load();
+      rmSync(dir, { recursive: true, force: true });
+      j.record('beta', 'app.conf', M1);
+      await j.flush();
+      assert.equal(j.durable('beta', 'app.conf', M1), false);
+      assert.ok(lines.some((l) => l.msg === 'journal save failed'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

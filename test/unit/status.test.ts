@@ -12,8 +12,23 @@ const peer = (p: Partial<PeerFileFacts>): PeerFileFacts => ({ md5: A, inFlight: 
 const present: LocalFacts = { md5: A, size: 3, mtimeMs: 1_700_000_000_000 };
 const absent: LocalFacts = { md5: null, size: 0, mtimeMs: 0 };
 
-describe('peerStatus(local, peer, connected)', () => {
-  const cases: Case<{ local: Md5 | null; peer: PeerFileFacts; connected: boolean }, PeerStatus>[] = [
+describe('peerStatus(local, peer, connected, journaled)', () => {
+  const cases: Case<{ local: Md5 | null; peer: PeerFileFacts; connected: boolean; journaled?: boolean }, PeerStatus>[] = [
+    {
+      description: 'same digest, but the agreement is not on disk yet: pending (aligned must survive a crash)',
+      given: { local: A, peer: peer({ md5: A }), connected: true, journaled: false },
+      expect: 'pending',
+    },
+    {
+      description: 'a split-brain not journaled is still split-brain',
+      given: { local: A, peer: peer({ md5: B, splitBrain: true }), connected: true, journaled: false },
+      expect: 'split-brain',
+    },
+    {
+      description: 'a missing copy does not wait on the journal',
+      given: { local: A, peer: peer({ md5: null }), connected: true, journaled: false },
+      expect: 'missing',
+    },
     {
       description: 'same digest, connected, nothing in flight: aligned',
       given: { local: A, peer: peer({ md5: A }), connected: true },
@@ -97,7 +112,7 @@ describe('peerStatus(local, peer, connected)', () => {
   ];
   for (const c of cases) {
     test(c.description, () => {
-      assert.equal(peerStatus(c.given.local, c.given.peer, c.given.connected), c.expect);
+      assert.equal(peerStatus(c.given.local, c.given.peer, c.given.connected, c.given.journaled), c.expect);
     });
   }
 });
