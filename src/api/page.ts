@@ -20,15 +20,26 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   header .live { margin-left:auto; font-size:.85rem; color:var(--dim); }
   header .live b { display:inline-block; width:.6rem; height:.6rem; border-radius:50%; background:var(--mute); margin-right:.35rem; }
   header .live.on b { background:var(--ok); }
-  main { padding:1rem 1.5rem 3rem; max-width:1200px; }
+  main { padding:1rem 1.5rem 3rem; max-width:1440px; }
   h2 { font-size:.8rem; text-transform:uppercase; letter-spacing:.08em; color:var(--dim); margin:1.5rem 0 .5rem; }
-  .peers { display:flex; gap:.75rem; flex-wrap:wrap; }
-  .peer { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:.6rem .9rem; min-width:12rem; }
+  .peers { display:flex; gap:.6rem; flex-wrap:wrap; }
+  .peer { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:.5rem .8rem; min-width:10rem; }
   .peer .n { font-weight:600; }
-  table { width:100%; border-collapse:collapse; background:var(--panel); border:1px solid var(--line); border-radius:8px; overflow:hidden; }
+  .scroll { overflow-x:auto; border:1px solid var(--line); border-radius:8px; }
+  table { width:100%; border-collapse:collapse; background:var(--panel); }
   th, td { text-align:left; padding:.55rem .75rem; border-bottom:1px solid var(--line); vertical-align:top; }
-  th { font-size:.75rem; text-transform:uppercase; letter-spacing:.06em; color:var(--dim); font-weight:600; }
+  th { font-size:.75rem; text-transform:uppercase; letter-spacing:.06em; color:var(--dim); font-weight:600; white-space:nowrap; }
   tr:last-child td { border-bottom:0; }
+  td.file { min-width:11rem; overflow-wrap:anywhere; }
+  th.pc, td.pc { padding-left:.35rem; padding-right:.35rem; text-align:center; }
+  th.pc { text-transform:none; letter-spacing:0; font-size:.8rem; color:var(--fg); }
+  th.pc b { display:inline-block; width:.5rem; height:.5rem; border-radius:50%; margin-right:.3rem; background:var(--ok); vertical-align:.05rem; }
+  th.pc.down { color:var(--dim); } th.pc.down b { background:var(--bad); }
+  td.pc .md5 { display:block; margin-top:.2rem; font-size:.7rem; }
+  td.status .md5 { display:block; margin-top:.25rem; }
+  td.pc .badge { font-size:.7rem; padding:.1rem .4rem; }
+  button.badge { border:0; cursor:pointer; font-family:inherit; }
+  tr.diffrow td { padding-top:0; }
   code, .md5 { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size:.8rem; }
   .md5.diff { color:var(--warn); }
   .path { color:var(--dim); font-size:.8rem; }
@@ -40,7 +51,10 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   button { background:#223041; color:var(--fg); border:1px solid #33475c; border-radius:6px; padding:.3rem .6rem; cursor:pointer; font:inherit; font-size:.8rem; }
   button:hover { background:#2b3d52; }
   button.danger { border-color:#7a2e31; }
-  .actions div { white-space:nowrap; display:flex; gap:.35rem; }
+  .actions div { display:flex; flex-wrap:wrap; gap:.35rem; } /* one line when there is room, else stacked */
+  .actions button { white-space:nowrap; }
+  /* On a narrow screen the peer columns scroll; the file's buttons stay in view at the right. */
+  td.actions, th.act { position:sticky; right:0; background:var(--panel); }
   pre.diffview { background:#0b0f13; border:1px solid var(--line); border-radius:8px; padding:.75rem; overflow:auto; max-height:24rem; margin:.5rem 0 0; }
   pre.diffview .add { color:var(--ok); } pre.diffview .del { color:var(--bad); } pre.diffview .hunk { color:var(--info); }
   #toast { position:fixed; bottom:1rem; right:1rem; background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:.6rem .9rem; display:none; max-width:32rem; }
@@ -54,7 +68,7 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   <form id="auth"><p>This node's API needs a token.</p><input id="token" type="password" placeholder="api.token" autocomplete="off"> <button>Use token</button></form>
   <h2>Peers</h2><div class="peers" id="peers"></div>
   <h2>Files</h2>
-  <table><thead><tr><th>File</th><th>Status</th><th>Here</th><th>Peers</th><th></th></tr></thead><tbody id="files"></tbody></table>
+  <div class="scroll"><table><thead><tr id="head"></tr></thead><tbody id="files"></tbody></table></div>
 </main>
 <div id="toast"></div>
 <script>
@@ -84,25 +98,41 @@ function toast(text) {
 }
 function badge(s) { return '<span class="badge s-' + esc(s) + '">' + esc(s) + "</span>"; }
 
+/**
+ * One row per file and one column per peer (a full mesh has up to 9): each cell is that peer's
+ * status badge, with its md5 when it differs from this node's; a split-brain badge opens the diff
+ * with that peer. A diff shows in a full-width row under its file.
+ */
 function render() {
   if (!state) return;
-  $("node").textContent = state.node + " · reconcile: " + state.reconcile;
+  $("node").textContent = state.node + " · reconcile: " + state.reconcile + " · " + state.peers.length + (state.peers.length === 1 ? " peer" : " peers");
   $("peers").innerHTML = state.peers.map((p) =>
-    '<div class="peer"><div class="n">' + esc(p.name) + " " + badge(p.connected ? "up" : "down") +
+    '<div class="peer" data-peer="' + esc(p.name) + '"><div class="n">' + esc(p.name) + " " + badge(p.connected ? "up" : "down") +
     '</div><div class="path">last seen ' + esc(p.lastSeen ? new Date(p.lastSeen).toLocaleTimeString() : "never") + "</div></div>").join("");
+  const names = state.peers.map((p) => p.name);
+  $("head").innerHTML = "<th>File</th><th>Status · here</th>" + state.peers.map((p) =>
+    '<th class="pc' + (p.connected ? "" : " down") + '" title="' + esc(p.name + (p.connected ? ": up" : ": down")) + '"><b></b>' + esc(p.name) + "</th>").join("") + '<th class="act"></th>';
+  const columns = 3 + names.length;
   $("files").innerHTML = state.files.map((f, i) => {
-    const peers = Object.entries(f.peers).map(([n, p]) =>
-      "<div>" + esc(n) + ' <span class="md5' + (p.md5 && p.md5 !== f.md5 ? " diff" : "") + '">' + short(p.md5) + "</span> " + badge(p.status) + "</div>").join("");
+    const cells = names.map((n) => {
+      const p = f.peers[n];
+      if (!p) return '<td class="pc" data-peer="' + esc(n) + '">—</td>';
+      const differs = p.md5 && p.md5 !== f.md5;
+      const title = n + ": " + p.status + (p.md5 ? " " + p.md5 : "");
+      const b = p.status === "split-brain"
+        ? '<button class="badge s-split-brain" data-act="diff" data-i="' + i + '" data-peer="' + esc(n) + '" title="' + esc(title + " · show the diff") + '">split-brain</button>'
+        : '<span class="badge s-' + esc(p.status) + '" title="' + esc(title) + '">' + esc(p.status) + "</span>";
+      return '<td class="pc" data-peer="' + esc(n) + '" data-status="' + esc(p.status) + '">' + b + (differs ? '<span class="md5 diff">' + short(p.md5) + "</span>" : "") + "</td>";
+    }).join("");
     const d = diffs.get(f.name);
-    return '<tr data-name="' + esc(f.name) + '" data-status="' + esc(f.status) + '"><td><div>' + esc(f.name) + '</div><div class="path">' + esc(f.path) + "</div>" +
-      (f.error ? '<div class="err">' + esc(f.error) + "</div>" : "") +
-      (d ? '<pre class="diffview">' + d + "</pre>" : "") + "</td>" +
-      '<td class="status">' + badge(f.status) + "</td>" +
-      '<td><span class="md5">' + short(f.md5) + "</span></td><td>" + peers + "</td>" +
+    return '<tr data-name="' + esc(f.name) + '" data-status="' + esc(f.status) + '"><td class="file"><div>' + esc(f.name) + '</div><div class="path">' + esc(f.path) + "</div>" +
+      (f.error ? '<div class="err">' + esc(f.error) + "</div>" : "") + "</td>" +
+      '<td class="status">' + badge(f.status) + '<span class="md5 here">' + short(f.md5) + "</span></td>" + cells +
       '<td class="actions"><div>' +
       (f.status === "split-brain" ? '<button data-act="diff" data-i="' + i + '">Diff</button>' : "") +
       '<button data-act="pull" data-i="' + i + '" title="This node takes the peer\\'s copy">Force pull</button>' +
-      '<button data-act="push" data-i="' + i + '" class="danger" title="The peer takes this node\\'s copy">Force push</button></div></td></tr>';
+      '<button data-act="push" data-i="' + i + '" class="danger" title="The peer takes this node\\'s copy">Force push</button></div></td></tr>' +
+      (d ? '<tr class="diffrow" data-name="' + esc(f.name) + '"><td colspan="' + columns + '"><pre class="diffview">' + d + "</pre></td></tr>" : "");
   }).join("");
 }
 
@@ -117,12 +147,17 @@ $("files").addEventListener("click", async (ev) => {
   const b = ev.target.closest("button"); if (!b || !state) return;
   const f = state.files[Number(b.dataset.i)]; if (!f) return;
   const peers = Object.keys(f.peers);
-  const peer = peers.length === 1 ? peers[0] : prompt("Which peer? " + peers.join(", "), peers[0]);
+  // With several peers, ask which one (a split-brain badge names its own), offering a peer in
+  // reach whose copy needs it most: in split-brain, else missing it, else pending, else the first.
+  const up = new Set(state.peers.filter((p) => p.connected).map((p) => p.name));
+  const reach = peers.filter((n) => up.has(n));
+  const offer = ["split-brain", "missing", "pending"].map((s) => reach.find((n) => f.peers[n].status === s)).find(Boolean) || reach[0] || peers[0];
+  const peer = b.dataset.peer || (peers.length === 1 ? peers[0] : prompt("Which peer? " + peers.join(", "), offer));
   if (!peer) return;
   try {
     if (b.dataset.act === "diff") {
       const d = await api("/api/1/diff?file=" + encodeURIComponent(f.name) + "&peer=" + encodeURIComponent(peer));
-      diffs.set(f.name, d.binary ? "(binary content: " + esc(short(d.local)) + " here, " + esc(short(d.remote)) + " at " + esc(peer) + ")" : colourDiff(d.diff));
+      diffs.set(f.name, d.binary ? "(binary content: " + esc(short(d.local)) + " here, " + esc(short(d.remote)) + " at " + esc(peer) + ")" : d.diff === null ? esc("identical here and at " + peer) : colourDiff(d.diff));
       render(); return;
     }
     const push = b.dataset.act === "push";

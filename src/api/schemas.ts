@@ -27,12 +27,19 @@ export const FileSchema = z
     size: z.number().int().nullable(),
     mtime: z.string().datetime().nullable(),
     error: z.string().nullable(),
-    peers: z.record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES) })),
+    peers: z
+      .record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES) }))
+      .openapi({ description: 'Every configured peer by name (no limit: a full mesh of 10 nodes lists 9)' }),
   })
   .openapi('File');
 
 export const StateSchema = z
-  .object({ node: z.string(), reconcile: z.enum(RECONCILE_MODES), peers: z.array(PeerSchema), files: z.array(FileSchema) })
+  .object({
+    node: z.string(),
+    reconcile: z.enum(RECONCILE_MODES),
+    peers: z.array(PeerSchema).openapi({ description: 'Every configured peer, in config order (no limit: a full mesh of 10 nodes lists 9)' }),
+    files: z.array(FileSchema),
+  })
   .openapi('State');
 
 export const ForceBodySchema = z

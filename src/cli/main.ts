@@ -3,7 +3,7 @@ import './env.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { isEntangledError } from '../core/errors.js';
-import { runDemo } from './demo.js';
+import { DEMO_MAX_NODES, DEMO_MIN_NODES, runDemo } from './demo.js';
 import { ApiError, type ApiTarget } from './http.js';
 import { runKeygen } from './keygen.js';
 import { runDiff, runForce, runRestore, runStatus } from './operate.js';
@@ -21,7 +21,7 @@ Usage:
   entangled force  [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push]
   entangled diff   [--api URL] [--token T] --file NAME [--peer NAME]   what differs from the peer's copy
   entangled restore [--api URL] [--token T] --file NAME [--md5 M]   put back a kept version (default: the newest)
-  entangled demo [--log-level LEVEL]                   two nodes on loopback in a temp folder
+  entangled demo [--nodes N] [--log-level LEVEL]       N nodes (2-10, default 2) on loopback in a temp folder
   entangled keygen                                     prints a new CURVE key pair
   entangled --help | --version
   entangled COMMAND --help
@@ -72,11 +72,16 @@ Prints a new CURVE key pair as YAML (publicKey and secretKey, Z85 text). Keep th
 a file only this node's user can read (security.curve.secretKeyFile) and give the public key to
 every peer (peers[].publicKey).
 `,
-  demo: `Usage: entangled demo [--log-level LEVEL]
+  demo: `Usage: entangled demo [--nodes N] [--log-level LEVEL]
 
-Starts two nodes on loopback (APIs on 127.0.0.1:9876 and :9886) in a temp folder with a few
-sample files, already aligned, and prints the folders, URLs and commands to try. Ctrl-C stops
-both and removes the folder.
+Starts N nodes on loopback, each a peer of every other (a full mesh), in a temp folder with a
+few sample files, already aligned, and prints each node's folder and URL and commands to try.
+The nodes are alpha, beta, gamma, delta, epsilon, zeta, eta, theta, iota and kappa, in that
+order; each has its API and m2m ports on three consecutive ports of 127.0.0.1, ten apart: alpha
+9876 (API), 9877 and 9878, beta 9886-9888, gamma 9896-9898, … kappa 9966-9968.
+Ctrl-C stops every node and removes the folder.
+  --nodes N          how many nodes, ${DEMO_MIN_NODES} to ${DEMO_MAX_NODES} (default ${DEMO_MIN_NODES})
+  --log-level LEVEL  fatal|error|warn|info|debug|trace|silent (default $LOG_LEVEL or info)
 `,
 };
 
@@ -112,6 +117,13 @@ function logLevel(values: { 'log-level'?: string }): string {
   return level;
 }
 
+function demoNodes(value: string | undefined): number {
+  if (value === undefined) return DEMO_MIN_NODES;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= DEMO_MIN_NODES && n <= DEMO_MAX_NODES)) throw new UsageError(`--nodes: "${value}" is not a whole number from ${DEMO_MIN_NODES} to ${DEMO_MAX_NODES}`);
+  return n;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
@@ -140,8 +152,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'demo': {
-      const v = parse(rest, { 'log-level': { type: 'string' } });
-      await runDemo(logLevel(v));
+      const v = parse(rest, { nodes: { type: 'string' }, 'log-level': { type: 'string' } });
+      await runDemo(logLevel(v), demoNodes(v.nodes));
       return 0;
     }
     case 'status': {

@@ -1,6 +1,6 @@
 import type { DiffReport, ForceReport, NodeState } from '../node/view.js';
 import { callApi, type ApiTarget } from './http.js';
-import { paintStatus, painter, table } from './render.js';
+import { outputWidth, paintStatus, painter, table, textWidth, type Painter } from './render.js';
 
 const short = (m: string | null | undefined) => (m ? m.slice(0, 10) : '-');
 
@@ -11,33 +11,102 @@ export async function runStatus(target: ApiTarget, asJson: boolean): Promise<num
     process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
     return 0;
   }
-  const p = painter(process.stdout);
+  process.stdout.write(`${statusLines(state, painter(process.stdout), outputWidth(process.stdout)).join('\n')}\n`);
+  return 0;
+}
+
+/** One character per peer status in the compact file table; LEGEND under it says which. */
+const MARK: Record<string, string> = { aligned: '=', pending: '~', 'split-brain': 'X', missing: '!', unknown: '?' };
+const LEGEND = ['aligned', 'pending', 'split-brain', 'missing', 'unknown'];
+
+/**
+ * The status report, fitted to `width` columns. The wide file table (status and md5 of every
+ * peer, side by side) when it fits: what a two-node cluster shows. Otherwise, as with a full
+ * mesh of up to 10 nodes, a compact one: one column per peer holding a one-character mark, the
+ * columns headed by the peers' names or, when even that is too wide, by their numbers in the
+ * peer table; then the peers not aligned, grouped by file, status and md5.
+ */
+export function statusLines(state: NodeState, p: Painter, width: number): string[] {
   const peerNames = state.peers.map((x) => x.name);
-  const lines = [
-    `${p.bold(`node ${state.node}`)}  reconcile: ${state.reconcile}`,
-    '',
+  const head = [`${p.bold(`node ${state.node}`)}  reconcile: ${state.reconcile}`, ''];
+  const peerTable = (numbered: boolean) =>
     table([
-      ['PEER', 'STATE', 'LAST SEEN'].map(p.dim),
-      ...state.peers.map((x) => [x.name, paintStatus(p, x.connected ? 'up' : 'down'), x.lastSeen ?? 'never']),
+      [...(numbered ? ['#'] : []), 'PEER', 'STATE', 'LAST SEEN'].map(p.dim),
+      ...state.peers.map((x, i) => [...(numbered ? [String(i + 1)] : []), x.name, paintStatus(p, x.connected ? 'up' : 'down'), x.lastSeen ?? 'never']),
+    ]);
+  const errors = state.files.filter((f) => f.error);
+  const tail = errors.length ? ['', ...errors.map((f) => p.red(`${f.name}: ${f.error}`))] : [];
+
+  const wide = table([
+    ['FILE', 'STATUS', 'MD5', ...peerNames].map(p.dim),
+    ...state.files.map((f) => [
+      f.name,
+      paintStatus(p, f.status),
+      short(f.md5),
+      ...peerNames.map((n) => {
+        const v = f.peers[n];
+        return v ? `${paintStatus(p, v.status)} ${short(v.md5)}` : '-';
+      }),
     ]),
-    '',
+  ]);
+  if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...tail];
+
+  const matrix = (header: (name: string, i: number) => string) =>
     table([
-      ['FILE', 'STATUS', 'MD5', ...peerNames].map(p.dim),
+      ['FILE', 'STATUS', 'MD5', ...peerNames.map(header)].map(p.dim),
       ...state.files.map((f) => [
         f.name,
         paintStatus(p, f.status),
         short(f.md5),
         ...peerNames.map((n) => {
           const v = f.peers[n];
-          return v ? `${paintStatus(p, v.status)} ${short(v.md5)}` : '-';
+          return v ? paintStatus(p, v.status, MARK[v.status] ?? '?') : '-';
         }),
       ]),
-    ]),
-  ];
-  const errors = state.files.filter((f) => f.error);
-  if (errors.length) lines.push('', ...errors.map((f) => p.red(`${f.name}: ${f.error}`)));
-  process.stdout.write(`${lines.join('\n')}\n`);
-  return 0;
+    ]);
+  let numbered = false;
+  let files = matrix((n) => n);
+  if (textWidth(files) > width) {
+    numbered = true;
+    files = matrix((_, i) => String(i + 1));
+  }
+  const legend = LEGEND.map((s) => `${paintStatus(p, s, MARK[s]!)} ${s}`).join('  ');
+  return [...head, peerTable(numbered), '', files, legend, ...notAligned(state, p, width), ...tail];
+}
+
+/**
+ * The peers whose copy is not aligned with this node's, one row per file, status and md5 (so a
+ * split-brain shows which version each side holds); a disconnected peer's `unknown` is left out
+ * (the peer table says it is down). The list of peers wraps to stay within `width`.
+ */
+function notAligned(state: NodeState, p: Painter, width: number): string[] {
+  const up = new Set(state.peers.filter((x) => x.connected).map((x) => x.name));
+  const groups: { file: string; status: string; md5: string; peers: string[] }[] = [];
+  for (const f of state.files) {
+    for (const x of state.peers) {
+      const v = f.peers[x.name];
+      if (!v || v.status === 'aligned' || (v.status === 'unknown' && !up.has(x.name))) continue;
+      const md5 = short(v.md5);
+      const g = groups.find((g) => g.file === f.name && g.status === v.status && g.md5 === md5);
+      if (g) g.peers.push(x.name);
+      else groups.push({ file: f.name, status: v.status, md5, peers: [x.name] });
+    }
+  }
+  if (groups.length === 0) return [];
+  const header = ['NOT ALIGNED', 'STATUS', 'MD5', 'PEERS'];
+  const lead = [header, ...groups.map((g) => [g.file, g.status, g.md5])];
+  const room = Math.max(20, width - [0, 1, 2].reduce((sum, i) => sum + Math.max(...lead.map((r) => r[i]!.length)) + 2, 0));
+  const rows: string[][] = [header.map(p.dim)];
+  for (const g of groups) {
+    const lines: string[] = [];
+    for (const name of g.peers) {
+      const lastLine = lines.length - 1;
+      if (lastLine >= 0 && lines[lastLine]!.length + 1 + name.length <= room) lines[lastLine] += ` ${name}`;
+      else lines.push(name);
+    }
+    lines.forEach((l, i) => rows.push(i === 0 ? [g.file, paintStatus(p, g.status), g.md5, l] : ['', '', '', l]));
+  }
+  return ['', table(rows)];
 }
 
 /** `entangled force`: prints each file's result; exit 1 when any failed. */

@@ -6,6 +6,7 @@ import {
   diverge,
   md5,
   md5File,
+  runCli,
   startCluster,
   stopAll,
   waitFor,
@@ -249,15 +250,31 @@ describe('api.token', () => {
 });
 
 describe('three nodes', () => {
-  it('replicate a change to both peers; force without a peer name is 400', async () => {
-    const { root, nodes } = await defineCluster({ names: ['alpha', 'beta', 'gamma'], files: { 'app.conf': 'v0\n' } });
+  it('replicate a change to both peers; the state lists every peer; force without a peer name is 400 naming them', async () => {
+    const { root, nodes } = await defineCluster({ nodes: 3, files: { 'app.conf': 'v0\n' } });
     const running = (await startCluster(nodes)) as [RunningNode, RunningNode, RunningNode];
     try {
       const [a, b, g] = running;
       writeFileSync(b.file('app.conf'), 'from beta\n');
       for (const n of [a, g]) await waitFor(`${n.def.name} gets it`, () => md5File(n.file('app.conf')) === md5('from beta\n'));
       for (const n of running) await n.waitStatus('app.conf', 'aligned');
-      assertError(await force(a), 400, 'BAD_REQUEST', /several peers/);
+      for (const n of running) {
+        const s = await n.state();
+        const others = running.filter((o) => o !== n).map((o) => o.def.name);
+        assert.deepEqual(s.peers.map((p) => p.name), others, `${n.def.name}'s peers`);
+        assert.deepEqual(Object.keys(s.files[0]!.peers), others, `${n.def.name}'s view of app.conf`);
+      }
+      // No peer named: a 400 that names the peers to choose from, whatever else the body says.
+      for (const body of [undefined, {}, { direction: 'push' }, { files: ['app.conf'] }]) {
+        const r = await force(a, body);
+        assertError(r, 400, 'BAD_REQUEST', /several peers/);
+        assert.match(r.body.error.message, /\bbeta\b/, JSON.stringify(body));
+        assert.match(r.body.error.message, /\bgamma\b/, JSON.stringify(body));
+      }
+      const cli = await runCli(['force', '--api', a.api, '--push']);
+      assert.equal(cli.code, 2, cli.stderr);
+      assert.match(cli.stderr, /several peers.*\bbeta\b.*\bgamma\b/);
+      assert.equal(md5File(b.file('app.conf')), md5('from beta\n'), 'nothing was pushed');
       const r = await force(a, { peer: 'gamma' });
       assert.equal(r.status, 200);
       assert.equal(r.body.results[0].result, 'unchanged');

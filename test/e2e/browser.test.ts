@@ -37,6 +37,10 @@ it('the status page shows a split-brain live, and its Force button resolves it (
     const row = page.locator('tr[data-name="app.conf"]');
     await page.locator('tr[data-name="app.conf"][data-status="split-brain"]').waitFor({ timeout: 10000 });
 
+    // The split-brain badge in beta's column opens the diff with beta; so does the Diff button.
+    await row.locator('td[data-peer="beta"][data-status="split-brain"] button.badge').click();
+    await page.locator('tr[data-name="app.conf"] pre.diffview').waitFor();
+    assert.match(await row.locator('pre.diffview').innerText(), /^\+\+\+ beta:app\.conf$/m);
     await row.getByRole('button', { name: 'Diff' }).click();
     await page.locator('tr[data-name="app.conf"] pre.diffview').waitFor();
     assert.match(await row.locator('pre.diffview').innerText(), /\+beta wins/);

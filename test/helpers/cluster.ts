@@ -81,8 +81,14 @@ export interface NodeDef {
   keys?: { publicKey: string; secretKey: string };
 }
 
+/** Node names in order, as the demo has them: a cluster of `nodes: N` takes the first N. */
+export const NODE_NAMES = ['alpha', 'beta', 'gamma', 'delta', 'epsilon', 'zeta', 'eta', 'theta', 'iota', 'kappa'] as const;
+
 export interface ClusterOptions {
+  /** The nodes' names; each lists every other as a peer (a full mesh). Default: `nodes` of NODE_NAMES. */
   names?: string[];
+  /** How many nodes when `names` is not given: the first N of NODE_NAMES (2 to 10; default 2). */
+  nodes?: number;
   files?: Record<string, string | null>;
   /** Per node overrides of file contents: node name → file name → content (null = absent). */
   contents?: Record<string, Record<string, string | null>>;
@@ -108,7 +114,9 @@ export function patchConfig(def: NodeDef, patch: (cfg: Record<string, unknown>) 
 
 /** Writes a config and sample files per node into one temp folder. Nothing runs yet. */
 export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: string; nodes: NodeDef[] }> {
-  const names = opts.names ?? ['alpha', 'beta'];
+  const count = opts.nodes ?? 2;
+  if (!opts.names && !(Number.isInteger(count) && count >= 2 && count <= NODE_NAMES.length)) throw new Error(`defineCluster: nodes must be 2 to ${NODE_NAMES.length}, not ${count}`);
+  const names = opts.names ?? NODE_NAMES.slice(0, count);
   const files = opts.files ?? { 'app.conf': 'listen 80\n' };
   const root = tempDir();
   const ports = await freePorts(names.length * 3);
