@@ -37,21 +37,8 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
   const errors = state.files.filter((f) => f.error);
   const tail = errors.length ? ['', ...errors.map((f) => p.red(`${f.name}: ${f.error}`))] : [];
 
-  const wide = table([
-    ['FILE', 'STATUS', 'MD5', ...peerNames].map(p.dim),
-    ...state.files.map((f) => [
-      f.name,
-      paintStatus(p, f.status),
-      short(f.md5),
-      ...peerNames.map((n) => {
-        const v = f.peers[n];
-        return v ? `${paintStatus(p, v.status)} ${short(v.md5)}` : '-';
-      }),
-    ]),
-  ]);
-  if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...tail];
-
-  const matrix = (header: (name: string, i: number) => string) =>
+  /** The file table: a column per peer, headed by `header`, each cell `cell` of that peer's view. */
+  const fileTable = (header: (name: string, i: number) => string, cell: (v: { md5: string | null; status: string }) => string) =>
     table([
       ['FILE', 'STATUS', 'MD5', ...peerNames.map(header)].map(p.dim),
       ...state.files.map((f) => [
@@ -60,10 +47,14 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
         short(f.md5),
         ...peerNames.map((n) => {
           const v = f.peers[n];
-          return v ? paintStatus(p, v.status, MARK[v.status] ?? '?') : '-';
+          return v ? cell(v) : '-';
         }),
       ]),
     ]);
+  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}`);
+  if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...tail];
+
+  const matrix = (header: (name: string, i: number) => string) => fileTable(header, (v) => paintStatus(p, v.status, MARK[v.status] ?? '?'));
   let numbered = false;
   let files = matrix((n) => n);
   if (textWidth(files) > width) {

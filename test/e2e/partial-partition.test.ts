@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { md5, md5File, startNode, tempDir, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
-import { buildNetns, destroyNetns, linkEnd, removeStaleNamespaces, routes, setLinkEnd, whyNoNetns, type Netns } from '../helpers/netns.js';
+import { buildNetns, linkEnd, removeStaleNamespaces, routes, setLinkEnd, tearDown, whyNoNetns, type Netns } from '../helpers/netns.js';
 
 /**
  * A real partial partition (CONTRACT.md, "More than two nodes"): three network namespaces a, b,
@@ -85,14 +85,7 @@ describe('a partial partition: three network namespaces, the alpha–beta link d
     await allAligned('v0\n');
   });
 
-  after(async () => {
-    for (const r of running) {
-      if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
-      await r.exited;
-    }
-    if (net) destroyNetns(net);
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  after(() => tearDown(running, net, root));
 
   const connected = async (r: RunningNode, peer: string) => (await r.state()).peers.find((p) => p.name === peer)!.connected;
   const fileOf = async (r: RunningNode) => (await r.state()).files.find((f) => f.name === FILE)!;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { stringify } from 'yaml';
 import { startNode, tempDir, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
-import { buildNetns, destroyNetns, linkEnd, removeStaleNamespaces, setLinkEnd, whyNoNetns, type Netns } from '../helpers/netns.js';
+import { buildNetns, linkEnd, removeStaleNamespaces, setLinkEnd, tearDown, whyNoNetns, type Netns } from '../helpers/netns.js';
 
 /**
  * A real network partition: two network namespaces joined by a veth pair (the cluster link),
@@ -62,14 +62,7 @@ describe('a real network partition between two network namespaces', () => {
     root = tempDir('entangled-partition-');
   });
 
-  after(async () => {
-    for (const r of running) {
-      if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
-      await r.exited;
-    }
-    if (net) destroyNetns(net);
-    if (root) rmSync(root, { recursive: true, force: true });
-  });
+  after(() => tearDown(running, net, root));
 
   const connected = async (r: RunningNode, peer: string) => (await r.state()).peers.find((p) => p.name === peer)!.connected;
   const read = (r: RunningNode, f: string) => readFileSync(r.file(f), 'utf8');

@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { RunningNode } from './cluster.js';
 
 /**
  * Network namespaces for real partitions. Each side (one letter) gets a namespace; each listed
@@ -145,6 +147,16 @@ export function buildNetns<S extends string>(sides: readonly S[], pairs: readonl
 }
 
 /** Removes what buildNetns made (safe to call twice, or on a half-built net). */
+/** Kills the nodes still running, then removes the namespaces and the test's folder. */
+export async function tearDown<S extends string>(running: readonly RunningNode[], net: Netns<S> | undefined, root: string | undefined): Promise<void> {
+  for (const r of running) {
+    if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
+    await r.exited;
+  }
+  if (net) destroyNetns(net);
+  if (root) rmSync(root, { recursive: true, force: true });
+}
+
 export function destroyNetns<S extends string>(net: Netns<S>): void {
   for (const l of net.rootLinks) spawnSync('ip', ['link', 'del', l]);
   for (const ns of Object.values<string>(net.ns)) spawnSync('ip', ['netns', 'del', ns]);
