@@ -35,7 +35,6 @@ export function checkJournal(x: unknown, node: string): Agreed | null {
 export class Journal {
   readonly file: string;
   #agreed: Agreed = {};
-  #dirty = false;
   #saving: Promise<void> | null = null;
   /** Records not on disk yet: made since the last save began, and those in the save under way. */
   #unsaved = new Set<string>();
@@ -102,6 +101,7 @@ export class Journal {
   /** Whether this node and `peer` agreed on `md5` for `name`, and that agreement is on disk. */
   durable(peer: string, name: string, md5: Md5 | null): boolean {
     if (md5 === null || this.#agreed[peer]?.[name] !== md5) return false;
+    if (this.#unsaved.size === 0 && this.#inSave.size === 0) return true;
     const key = `${peer}\0${name}`;
     return !this.#unsaved.has(key) && !this.#inSave.has(key);
   }
@@ -116,7 +116,6 @@ export class Journal {
     if (forPeer[name] === md5) return;
     forPeer[name] = md5;
     this.#unsaved.add(`${peer}\0${name}`);
-    this.#dirty = true;
     if (!this.#saving) this.#saving = this.#saveLoop();
   }
 
@@ -127,10 +126,9 @@ export class Journal {
 
   async #saveLoop(): Promise<void> {
     try {
-      while (this.#dirty) {
+      while (this.#unsaved.size > 0) {
         // The records of this turn go together; the write is off the main thread (never blocks a change).
         await new Promise((resolve) => setImmediate(resolve));
-        this.#dirty = false;
         this.#inSave = this.#unsaved;
         this.#unsaved = new Set();
         const doc = { v: 1, node: this.#node, agreed: this.#agreed };

@@ -104,10 +104,6 @@ export class FileActor {
     return this.#problem?.message ?? null;
   }
 
-  get problem(): FileProblem | null {
-    return this.#problem;
-  }
-
   /** The facts for `peer`'s copy; throws for a peer this node does not list (a bug). */
   peer(name: string): PeerFacts {
     const facts = this.peers.get(name);

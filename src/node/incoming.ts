@@ -65,7 +65,6 @@ export class IncomingChanges {
         if (this.#transfer.refusedRecently(actor, frame.md5)) return;
         const outcome = await this.#transfer.write(actor, { md5: frame.md5, content: frame.data ?? { source: peer, size: frame.size }, from: peer.name, expected: local });
         if (outcome === 'written') {
-          facts.inFlight = null;
           peer.agreement.agree(actor, frame.md5);
           this.#outbox.have(actor.spec.name, frame.md5, frame.md5, null);
           actor.log.info({ peer: peer.name, md5: frame.md5, reason: decision.reason, latencyMs: this.#ctx.clock.wall() - frame.ts }, 'applied change from peer');

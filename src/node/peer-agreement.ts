@@ -54,13 +54,17 @@ export class PeerAgreement {
 
   /** A frame told us the peer's copy of this file is now `md5`. */
   learn(actor: FileActor, md5: Md5 | null): void {
-    const facts = actor.peer(this.#peer.name);
-    facts.md5 = md5;
-    facts.learnedAt = ++this.#learned;
+    this.knows(actor, md5);
+    actor.peer(this.#peer.name).learnedAt = ++this.#learned;
     this.#remote.set(actor.spec.name, md5);
     this.#remoteSum = null;
-    actor.writeMoot(this.#peer.name, md5);
     this.#ctx.notify.changed();
+  }
+
+  /** The peer's copy of this file is `md5` (from a frame, or from its digests after replaceRemote). */
+  knows(actor: FileActor, md5: Md5 | null): void {
+    actor.peer(this.#peer.name).md5 = md5;
+    actor.writeMoot(this.#peer.name, md5);
   }
 
   /**
@@ -80,9 +84,13 @@ export class PeerAgreement {
       facts.splitBrain = false;
       actor.log.info({ peer: this.#peer.name, md5 }, 'split-brain resolved');
     }
-    // The peer holds our current bytes: whatever was in flight to it (this version, or one this
-    // version superseded) is settled.
-    if (facts.inFlight !== null) this.confirm(facts);
+    // The peer holds our current bytes: this version in flight is confirmed; an older one it
+    // superseded is settled, but was never confirmed (no propagation sample).
+    if (facts.inFlight === md5) this.confirm(facts);
+    else if (facts.inFlight !== null) {
+      facts.inFlight = null;
+      facts.publishedAt = 0;
+    }
     this.#ctx.journal.record(this.#peer.name, actor.spec.name, md5);
     actor.writeMoot(this.#peer.name, md5);
     this.#ctx.notify.changed();

@@ -68,8 +68,7 @@ export class PeerExchange {
       // A frame told us something newer while the request was on its way.
       if (facts.learnedAt > startedAt) continue;
       const remote = Object.hasOwn(reply.files, actor.spec.name) ? (reply.files[actor.spec.name] ?? null) : null;
-      facts.md5 = remote;
-      actor.writeMoot(peer.name, remote);
+      peer.agreement.knows(actor, remote);
       const local = actor.local.md5;
       if (!connect) {
         peer.agreement.settle(actor, decideDigest({ local, remote, inFlight: facts.inFlight }), remote);
