@@ -64,7 +64,8 @@ const SWAGGER_ASSETS = new Set(['swagger-ui.css', 'swagger-ui-bundle.js']);
 const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
 export interface AppOptions {
-  readonly token?: string | null;
+  /** The bearer token every non-open route needs; a function is asked on each request (a reload may change it). */
+  readonly token?: string | null | (() => string | null);
 }
 
 /**
@@ -77,7 +78,9 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       if (!result.success) return c.json(errorBody('BAD_REQUEST', describe(result.error)), 400);
     },
   });
-  if (opts.token) app.use('*', bearerToken(opts.token, OPEN));
+  const token = opts.token;
+  if (typeof token === 'function') app.use('*', bearerToken(token, OPEN));
+  else if (token) app.use('*', bearerToken(() => token, OPEN));
   // `curl -d '{…}'` sends JSON labelled as a form: read any POST body as JSON (readJsonBody
   // checks it), so the only 4xx an operator meets is about the body itself.
   app.use('/api/1/*', async (c, next) => {

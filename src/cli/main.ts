@@ -2,6 +2,7 @@
 import './env.js';
 import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { checkConfig, describeSettings } from '../config/preflight.js';
 import { isEntangledError } from '../core/errors.js';
 import { DEMO_MAX_NODES, DEMO_MIN_NODES, runDemo } from './demo.js';
 import { ApiError, type ApiTarget } from './http.js';
@@ -23,6 +24,7 @@ Usage:
   entangled restore [--api URL] [--token T] --file NAME [--md5 M]   put back a kept version (default: the newest)
   entangled demo [--nodes N] [--log-level LEVEL]       N nodes (2-10, default 2) on loopback in a temp folder
   entangled keygen                                     prints a new CURVE key pair
+  entangled check  --config FILE                       checks a config as start would, then exits
   entangled --help | --version
   entangled COMMAND --help
 
@@ -30,9 +32,20 @@ Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
 `,
   start: `Usage: entangled start --config FILE [--log-level LEVEL]
 
-Runs one node until SIGINT/SIGTERM (then stops within 2 s, exit 0).
+Runs one node until SIGINT/SIGTERM (then stops within 2 s, exit 0). SIGHUP reloads the config
+file: files, peers, keys, hooks, backups, api.token, reconcile and peerTimeoutMs take effect
+at once; a config that is invalid or changes node, m2m, stateDir, the API address or the
+node's own keys is refused with one error line, and the node goes on unchanged.
   -c, --config FILE    the node's YAML configuration (required)
   --log-level LEVEL    fatal|error|warn|info|debug|trace|silent (default $LOG_LEVEL or info)
+`,
+  check: `Usage: entangled check --config FILE
+
+Makes every check that start makes before it binds anything (keys and values, the files'
+folders, the key file and its permissions, stateDir), binds nothing and writes nothing. Exit 0
+with a one-line summary on stdout, or exit 2 with the one-line error start would print. Safe on
+the config of a running node (systemd: ExecStartPre=).
+  -c, --config FILE    the YAML configuration to check (required)
 `,
   status: `Usage: entangled status [--api URL] [--token T] [--json]
 
@@ -149,6 +162,12 @@ async function main(argv: string[]): Promise<number> {
       const v = parse(rest, { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' } });
       if (!v.config) throw new UsageError('start needs --config FILE');
       await runStart(v.config, logLevel(v));
+      return 0;
+    }
+    case 'check': {
+      const v = parse(rest, { config: { type: 'string', short: 'c' } });
+      if (!v.config) throw new UsageError('check needs --config FILE');
+      process.stdout.write(`${describeSettings(checkConfig(v.config))}\n`);
       return 0;
     }
     case 'demo': {

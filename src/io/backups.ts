@@ -33,7 +33,7 @@ const KEY_RE = new RegExp(`^${KEY}$`);
  */
 export class BackupStore {
   readonly #root: string;
-  readonly #limit: number;
+  #limit: number;
   /** The kept entries' names per key, oldest first; read from disk once, by load(). */
   #index: Map<string, string[]> | null = null;
   readonly #keys = new Map<string, string>();
@@ -43,6 +43,15 @@ export class BackupStore {
   constructor(stateDir: string, limit: number) {
     this.#root = path.join(stateDir, 'backups');
     this.#limit = limit;
+  }
+
+  /**
+   * A reload's `backups`: from the next write on, that many versions are kept (a store turned
+   * on is loaded first; fewer kept are pruned at each file's next backup). Throws like load().
+   */
+  setLimit(limit: number): void {
+    this.#limit = limit;
+    this.load();
   }
 
   get enabled(): boolean {

@@ -59,7 +59,7 @@ export function decodeRequest(bytes: Uint8Array, peers: ReadonlySet<string>): Ch
   if (!raw.ok) return raw;
   const checked = checkRequest(raw.value);
   if (!checked.ok) return checked;
-  if (!peers.has(checked.value.from)) return { ok: false, reason: 'unknown peer' };
+  if (!peers.has(checked.value.from)) return { ok: false, reason: `unknown peer "${checked.value.from}"` };
   if (checked.value.t === 'take' && checked.value.data !== null && md5Of(checked.value.data) !== checked.value.md5) {
     return { ok: false, reason: 'content does not match md5' };
   }

@@ -54,6 +54,8 @@ export class LinkSecurity {
   readonly #throttle = new RefusalThrottle();
   /** The request key shared with each listed peer. */
   readonly #requestKeys = new Map<string, Buffer>();
+  /** The admitted client keys and the peer each names (the ZAP handler reads it). */
+  readonly #allowed = new Map<string, string>();
 
   constructor(keys: CurveKeys, peers: readonly PeerSpec[], log: Logger) {
     this.#keys = keys;
@@ -84,7 +86,7 @@ export class LinkSecurity {
         return key !== undefined && mac !== undefined && checkRequestSignature(key, payload, mac);
       },
     });
-    const allowed = new Map<string, string>();
+    const allowed = this.#allowed;
     for (const p of peers) if (p.publicKey) allowed.set(p.publicKey, p.name);
     this.#zap = new ZapHandler(this.#context, allowed, (v) => {
       this.#refused(
@@ -93,6 +95,17 @@ export class LinkSecurity {
         'refused a connection: its CURVE key is not a listed peer\'s',
       );
     });
+  }
+
+  /** A reload's peers: their keys are admitted (and only theirs) from the next handshake and request on. */
+  setPeers(peers: readonly PeerSpec[]): void {
+    this.#allowed.clear();
+    this.#requestKeys.clear();
+    for (const p of peers) {
+      if (!p.publicKey) continue;
+      this.#allowed.set(p.publicKey, p.name);
+      this.#requestKeys.set(p.name, requestKey(this.#keys.secretKey, p.publicKey));
+    }
   }
 
   /** One warn line per refused kind or key, rate-limited (a scanner cannot flood the log). */

@@ -30,6 +30,16 @@ export class FramePublisher {
     await this.#sock.bind(endpoint);
   }
 
+  /**
+   * Unbinds and binds `endpoint` again: every connected subscriber is dropped and must make a
+   * new handshake (so a key a reload removed is asked about again, and refused). The listed
+   * peers reconnect within ZeroMQ's reconnect interval; what they miss meanwhile is retransmitted.
+   */
+  async rebind(endpoint: string): Promise<void> {
+    await this.#sock.unbind(this.#sock.lastEndpoint ?? endpoint);
+    await this.#sock.bind(endpoint);
+  }
+
   publish(frame: Frame): void {
     this.#queue.push(encode(frame));
   }

@@ -35,13 +35,14 @@ export class Notifier {
 
 /** What every owner of a node shares: its settings, services and lifecycle flag. */
 export interface NodeContext {
-  readonly settings: Settings;
+  /** The settings in force: a reload replaces them (never node, m2m, stateDir, api address or own keys). */
+  settings: Settings;
   readonly node: string;
   /** This incarnation: a restart gets a new one, so peers know to exchange digests again. */
   readonly epoch: string;
   readonly log: Logger;
   readonly clock: Clock;
-  /** The heartbeat period: at least four per peerTimeoutMs. */
+  /** The heartbeat period: at least four per peerTimeoutMs (follows a reload's peerTimeoutMs). */
   readonly hbMs: number;
   readonly journal: Journal;
   readonly backups: BackupStore;
@@ -63,7 +64,9 @@ export function createContext(settings: Settings, log: Logger, state: () => Node
     epoch: randomBytes(8).toString('hex'),
     log,
     clock,
-    hbMs: Math.max(20, Math.floor(settings.peerTimeoutMs / 5)),
+    get hbMs() {
+      return Math.max(20, Math.floor(this.settings.peerTimeoutMs / 5));
+    },
     journal,
     backups: new BackupStore(settings.stateDir, settings.backups),
     hooks: new HookRunner(settings, log),

@@ -49,6 +49,8 @@ export interface Version {
   readonly data: Uint8Array | null;
 }
 
+const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0 });
+
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
 
 /**
@@ -58,7 +60,10 @@ export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 
  * bytes publishes them through the outbox, naming the version they replace.
  */
 export class FileActor {
-  readonly spec: FileSpec;
+  /** Replaced by a reload that changes the file's validate or onApply (never its name or path). */
+  spec: FileSpec;
+  /** Set once a reload removed the file from the list: nothing is read, announced or written for it again. */
+  retired = false;
   readonly log: Logger;
   readonly queue: SerialQueue;
   readonly peers: Map<string, PeerFacts>;
@@ -81,6 +86,8 @@ export class FileActor {
   /** The file's identity at the last sweep. */
   #sweepSig = '';
   #scanQueued = false;
+  /** Peers a reload removed (see peer()). */
+  readonly #departed = new Set<string>();
   #verifyTimer: NodeJS.Timeout | null = null;
   readonly #ctx: NodeContext;
   readonly #host: FileHost;
@@ -90,7 +97,7 @@ export class FileActor {
     this.spec = spec;
     this.log = ctx.log.child({ path: spec.path, name: spec.name });
     this.queue = new SerialQueue((err) => this.log.error({ err: errorText(err) }, 'file task failed'));
-    this.peers = new Map(peerNames.map((p) => [p, { md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0 }]));
+    this.peers = new Map(peerNames.map((p) => [p, freshFacts()]));
     this.#ctx = ctx;
     this.#host = host;
     this.#outbox = outbox;
@@ -107,6 +114,8 @@ export class FileActor {
   /** The facts for `peer`'s copy; throws for a peer this node does not list (a bug). */
   peer(name: string): PeerFacts {
     const facts = this.peers.get(name);
+    // A peer a reload removed may still finish work begun before: what it learns goes nowhere.
+    if (!facts && this.#departed.has(name)) return freshFacts();
     if (!facts) throw new Error(`no facts for peer ${name}`);
     return facts;
   }
@@ -139,7 +148,7 @@ export class FileActor {
    * (watcher events) looks once more shortly after, for what a throttled watcher folds away.
    */
   touch(verify: boolean): void {
-    if (this.#scanQueued || this.#ctx.stopping) return;
+    if (this.#scanQueued || this.#ctx.stopping || this.retired) return;
     this.#scanQueued = true;
     setImmediate(() => {
       void this.queue.push(async () => {
@@ -167,6 +176,7 @@ export class FileActor {
    * Runs inside the queue, or where nothing else touches the file.
    */
   async readAndAnnounce(): Promise<Snapshot | null | undefined> {
+    if (this.retired) return undefined;
     let snap: Snapshot | null;
     try {
       snap = await readSnapshot(this.spec.path, this.hash);
@@ -347,6 +357,25 @@ export class FileActor {
     }
     if (snap === undefined) this.touch(false);
     else this.#announce(snap);
+  }
+
+  /** A peer added by a reload: nothing is known of its copy yet. */
+  addPeer(name: string): void {
+    this.#departed.delete(name);
+    if (!this.peers.has(name)) this.peers.set(name, freshFacts());
+  }
+
+  /** A peer removed by a reload: what was known of its copy goes, and so does a write problem it caused. */
+  removePeer(name: string): void {
+    this.peers.delete(name);
+    this.#departed.add(name);
+    if (this.#problem?.kind === 'write' && this.#problem.peer === name) this.#clearProblem();
+  }
+
+  /** The file left the list (a reload): stops its timers; queued work finds it retired and does nothing. */
+  retire(): void {
+    this.retired = true;
+    this.quiet();
   }
 
   /** Stops the verify timer (at stop). */

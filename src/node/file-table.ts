@@ -21,7 +21,11 @@ const BOOTSTRAP_BATCH = 64;
 export class FileTable {
   readonly #byName = new Map<string, FileActor>();
   readonly #byPath = new Map<string, FileActor>();
-  readonly names: ReadonlySet<string>;
+  /** The listed names, kept current by add and remove (frames are checked against it). */
+  readonly #names = new Set<string>();
+  readonly #host: FileHost;
+  readonly #ctx: NodeContext;
+  readonly #outbox: Outbox;
   #sum: string | null = null;
   #sweeps = 0;
   #timer: NodeJS.Timeout | null = null;
@@ -38,12 +42,41 @@ export class FileTable {
         onLocal(actor);
       },
     };
-    for (const spec of specs) {
-      const actor = new FileActor(spec, peerNames, ctx, host, outbox);
-      this.#byName.set(spec.name, actor);
-      this.#byPath.set(spec.path, actor);
-    }
-    this.names = new Set(this.#byName.keys());
+    this.#host = host;
+    this.#ctx = ctx;
+    this.#outbox = outbox;
+    for (const spec of specs) this.#insert(new FileActor(spec, peerNames, ctx, host, outbox));
+  }
+
+  get names(): ReadonlySet<string> {
+    return this.#names;
+  }
+
+  #insert(actor: FileActor): void {
+    this.#byName.set(actor.spec.name, actor);
+    this.#byPath.set(actor.spec.path, actor);
+    this.#names.add(actor.spec.name);
+    this.#sum = null;
+  }
+
+  /** A file a reload listed: hashed first (like at start), then in the table (and the digest map). */
+  async add(spec: FileSpec, peerNames: readonly string[]): Promise<FileActor> {
+    const actor = new FileActor(spec, peerNames, this.#ctx, this.#host, this.#outbox);
+    await actor.bootstrap();
+    this.#insert(actor);
+    return actor;
+  }
+
+  /** A file a reload unlisted: out of the table at once (no frame or request reaches it), then retired. */
+  remove(name: string): FileActor | undefined {
+    const actor = this.#byName.get(name);
+    if (!actor) return undefined;
+    this.#byName.delete(name);
+    this.#byPath.delete(actor.spec.path);
+    this.#names.delete(name);
+    this.#sum = null;
+    actor.retire();
+    return actor;
   }
 
   get size(): number {

@@ -30,6 +30,13 @@ export class Heartbeat {
     this.#outbox.heartbeat(this.#files.digestSum());
   }
 
+  /** After a reload changed peerTimeoutMs: the tick follows the new period. */
+  retime(): void {
+    if (this.#timer === null) return;
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => this.#tick(), this.#ctx.hbMs);
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;

@@ -33,7 +33,7 @@ interface Alert {
  */
 export class HookRunner {
   readonly #node: string;
-  readonly #hooks: Settings['hooks'];
+  #hooks: Settings['hooks'];
   readonly #log: Logger;
   readonly #applying = new Map<string, { again: (() => void) | null }>();
   readonly #alerts: Alert[] = [];
@@ -44,6 +44,11 @@ export class HookRunner {
     this.#node = settings.node;
     this.#hooks = settings.hooks;
     this.#log = log;
+  }
+
+  /** A reload's hooks (and timeout) apply from the next run on; runs in progress keep theirs. */
+  update(settings: Settings): void {
+    this.#hooks = settings.hooks;
   }
 
   #env(spec: FileSpec | null, vars: { md5?: Md5 | null; peer?: string }): Record<string, string> {

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import type { Settings } from '../config/settings.js';
+import { planReload } from '../config/reload-plan.js';
+import type { PeerSpec, Settings } from '../config/settings.js';
 import { ConfigError, EntangledError, errorText } from '../core/errors.js';
 import type { Md5 } from '../core/types.js';
 import { removeStrayTemps } from '../io/atomic-write.js';
@@ -32,12 +33,15 @@ const JOURNAL_FLUSH_MS = 300;
  * API sees it through NodeView and NodeActions.
  */
 export class EntangledNode implements NodeView, NodeActions {
-  readonly settings: Settings;
   readonly #ctx: NodeContext;
   readonly #security: LinkSecurity | null;
   readonly #publisher: FramePublisher;
   readonly #replier: RequestReplier;
-  readonly #watcher: Watcher;
+  #watcher: Watcher;
+  readonly #outbox: Outbox;
+  readonly #transfer: Transfer;
+  /** The reload in progress (reloads run one after another). */
+  #reloading: Promise<unknown> = Promise.resolve();
   readonly #files: FileTable;
   readonly #peers = new PeerTable();
   readonly #operations: Operations;
@@ -47,7 +51,6 @@ export class EntangledNode implements NodeView, NodeActions {
 
   /** `clock`: the monotonic and wall clocks (tests may pass their own). */
   constructor(settings: Settings, log: Logger, clock?: Clock) {
-    this.settings = settings;
     const ctx = createContext(settings, log, () => this.state(), clock);
     this.#ctx = ctx;
     this.#security = createLinkSecurity(settings, log);
@@ -55,20 +58,35 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#replier = new RequestReplier(this.#security?.server);
     const outbox = new Outbox(ctx, this.#publisher, this.#peers);
     const transfer = new Transfer(ctx);
+    this.#outbox = outbox;
+    this.#transfer = transfer;
     const peerNames = settings.peers.map((p) => p.name);
     const sameAsPeers = (actor: FileActor) => {
       for (const session of this.#peers) session.agreement.noteLocal(actor);
     };
     this.#files = new FileTable(settings.files, peerNames, ctx, (p) => this.#peers.connected(p), outbox, sameAsPeers);
     this.#heartbeat = new Heartbeat(ctx, this.#files, this.#peers, outbox);
-    for (const spec of settings.peers) this.#peers.add(new PeerSession(spec, ctx, this.#files, outbox, transfer, this.#heartbeat, this.#security));
+    for (const spec of settings.peers) this.#peers.add(this.#session(spec));
     this.#operations = new Operations(ctx, this.#files, this.#peers, transfer, outbox);
     this.#requests = new Requests(ctx, this.#files, this.#peers, this.#operations, this.#heartbeat);
     this.#view = new StateView(ctx, this.#files, this.#peers);
-    this.#watcher = new Watcher(
+    this.#watcher = this.#newWatcher();
+  }
+
+  /** The settings in force (a reload replaces them). */
+  get settings(): Settings {
+    return this.#ctx.settings;
+  }
+
+  #session(spec: PeerSpec): PeerSession {
+    return new PeerSession(spec, this.#ctx, this.#files, this.#outbox, this.#transfer, this.#heartbeat, this.#security);
+  }
+
+  #newWatcher(): Watcher {
+    return new Watcher(
       this.#files.paths,
       (p) => this.#files.byPath(p)?.touch(true),
-      (err) => log.error({ err: errorText(err) }, 'watcher error'),
+      (err) => this.#ctx.log.error({ err: errorText(err) }, 'watcher error'),
     );
   }
 
@@ -102,12 +120,12 @@ export class EntangledNode implements NodeView, NodeActions {
     await bound(`cannot bind m2m.pub ${settings.m2m.pub}`, () => this.#publisher.bind(settings.m2m.pub));
     await bound(`cannot bind m2m.rep ${settings.m2m.rep}`, () => this.#replier.bind(settings.m2m.rep));
     this.#replier.start(
-      new Set(this.#peers.names),
+      this.#peers.nameSet,
       (req) => this.#requests.answer(req),
       (reason, kind) =>
         kind === 'impostor'
           ? log.warn({ peer: 'unknown', reason }, 'refused a request in another node\'s name (its CURVE key is listed, its signature is not that node\'s)')
-          : log.warn({ reason }, 'dropped a malformed request'),
+          : log.warn({ peer: 'unknown', reason }, 'dropped a malformed request'),
     );
     for (const session of this.#peers) session.start();
     await this.#watcher.start();
@@ -135,6 +153,81 @@ export class EntangledNode implements NodeView, NodeActions {
     await this.#replier.close();
     await this.#security?.close();
     this.#ctx.log.info('node stopped');
+  }
+
+  /**
+   * Takes up a reloaded config (already checked as start would): files and peers added or
+   * removed, keys, hooks, validate/onApply, backups, token, reconcile and peerTimeoutMs. Throws
+   * ConfigError, changing nothing, when it changes what cannot change while the node runs.
+   * Reloads run one at a time; work in progress (a burst, a chunked transfer) goes on.
+   */
+  reload(next: Settings): Promise<ReloadSummary> {
+    const run = this.#reloading.then(() => this.#reload(next));
+    this.#reloading = run.catch(() => undefined);
+    return run;
+  }
+
+  async #reload(next: Settings): Promise<ReloadSummary> {
+    const ctx = this.#ctx;
+    if (ctx.stopping) throw new EntangledError('IO', 'the node is stopping');
+    const plan = planReload(ctx.settings, next);
+    if (plan.kind === 'refused') throw new ConfigError(`${plan.key}: cannot change while the node runs (restart the node to change it)`);
+    const before = ctx.settings;
+    ctx.settings = next;
+    ctx.hooks.update(next);
+    if (next.backups !== before.backups) ctx.backups.setLimit(next.backups);
+    if (next.peerTimeoutMs !== before.peerTimeoutMs) this.#heartbeat.retime();
+
+    // Peers first, so that a file added below knows every peer. A peer whose endpoints changed is made anew.
+    this.#security?.setPeers(next.peers);
+    const gone = [...plan.peers.removed, ...plan.peers.replaced, ...plan.peers.rekeyed];
+    for (const spec of gone) {
+      const session = this.#peers.remove(spec.name);
+      for (const actor of this.#files) actor.removePeer(spec.name);
+      await session?.close();
+    }
+    for (const spec of [...plan.peers.replaced, ...plan.peers.rekeyed, ...plan.peers.added]) {
+      const session = this.#session(spec);
+      for (const actor of this.#files) actor.addPeer(spec.name);
+      this.#peers.add(session);
+      session.start();
+    }
+    // Over CURVE, a key that is no longer listed must not keep a subscription made before.
+    if (this.#security && gone.length > 0) await this.#publisher.rebind(next.m2m.pub);
+
+    for (const spec of plan.files.removed) this.#files.remove(spec.name);
+    for (const spec of plan.files.updated) {
+      const actor = this.#files.byName(spec.name);
+      if (actor) actor.spec = spec;
+    }
+    const added: FileActor[] = [];
+    for (const spec of plan.files.added) added.push(await this.#files.add(spec, this.#peers.names));
+    if (plan.files.added.length + plan.files.removed.length > 0) {
+      // The new watcher is up before the old one goes: no edit falls between the two.
+      const watcher = this.#newWatcher();
+      await watcher.start();
+      const old = this.#watcher;
+      this.#watcher = watcher;
+      await old.close().catch(() => undefined);
+      // An edit between the first hash and the watch is read now.
+      for (const actor of added) actor.touch(false);
+    }
+    // New files are exchanged like at start; the peers' heartbeats also carry the new digest sum.
+    if (added.length > 0) for (const session of this.#peers) if (session.connected) void session.exchange.run();
+    ctx.notify.changed();
+    const names = (specs: readonly { name: string }[]) => specs.map((s) => s.name);
+    const summary: ReloadSummary = {
+      filesAdded: names(plan.files.added),
+      filesRemoved: names(plan.files.removed),
+      filesUpdated: names(plan.files.updated),
+      peersAdded: names(plan.peers.added),
+      peersRemoved: names(plan.peers.removed),
+      peersChanged: names([...plan.peers.replaced, ...plan.peers.rekeyed]),
+      settings: [...plan.settings],
+    };
+    for (const spec of plan.files.removed) ctx.log.info({ path: spec.path, name: spec.name }, 'file no longer listed (reload): it is not served or written any more');
+    for (const spec of plan.peers.removed) ctx.log.info({ peer: spec.name }, 'peer no longer listed (reload): it is not served any more');
+    return summary;
   }
 
   state(): NodeState {
@@ -169,6 +262,17 @@ async function bound(what: string, step: () => Promise<void> | undefined): Promi
   } catch (err) {
     throw new EntangledError('IO', `${what}: ${errorText(err)}`);
   }
+}
+
+/** What a reload changed (the names of files and peers, and the other keys). */
+export interface ReloadSummary {
+  readonly filesAdded: string[];
+  readonly filesRemoved: string[];
+  readonly filesUpdated: string[];
+  readonly peersAdded: string[];
+  readonly peersRemoved: string[];
+  readonly peersChanged: string[];
+  readonly settings: string[];
 }
 
 const mb = (bytes: number) => Math.round(bytes / 1048576);

@@ -2,12 +2,27 @@ import { EntangledError } from '../core/errors.js';
 import type { Addressees } from './outbox.js';
 import type { PeerSession } from './peer-session.js';
 
-/** The node's peers by name. Sessions are added once, when the node is built. */
+/** The node's peers by name: built with the node, changed by a reload. */
 export class PeerTable implements Addressees {
   readonly #byName = new Map<string, PeerSession>();
+  readonly #names = new Set<string>();
 
   add(session: PeerSession): void {
     this.#byName.set(session.name, session);
+    this.#names.add(session.name);
+  }
+
+  /** Takes the peer out: no frame is addressed to it and no request in its name is served. */
+  remove(name: string): PeerSession | undefined {
+    const session = this.#byName.get(name);
+    this.#byName.delete(name);
+    this.#names.delete(name);
+    return session;
+  }
+
+  /** The listed names, kept current (the replier checks requests against it). */
+  get nameSet(): ReadonlySet<string> {
+    return this.#names;
   }
 
   get(name: string): PeerSession | undefined {

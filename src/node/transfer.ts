@@ -78,7 +78,9 @@ export class Transfer {
     const created = actor.local.md5 === null;
     const size = content instanceof Uint8Array ? content.length : content.size;
     const expected = req.expected ?? null;
-    const precondition = forced ? undefined : () => actor.holds(expected);
+    if (actor.retired) return this.#unlisted(actor, md5);
+    // RACE: a reload may remove the file while the version is staged: then it is not renamed in.
+    const precondition = forced ? () => !actor.retired : () => !actor.retired && actor.holds(expected);
     const validate = actor.spec.validate === null ? undefined : (tmp: string) => this.#ctx.hooks.validate(actor.spec, tmp, md5, from, actor.log);
     const replaced = forced ? actor.local.md5 : expected;
     const beforeRename = replaced === null || !this.#ctx.backups.enabled ? undefined : () => this.#keepBackup(actor, replaced);
@@ -110,8 +112,14 @@ export class Transfer {
     return 'written';
   }
 
+  #unlisted(actor: FileActor, md5: Md5): WriteOutcome {
+    actor.log.info({ md5 }, 'not written: the file is no longer listed (reload)');
+    return 'failed';
+  }
+
   async #failed(actor: FileActor, req: WriteRequest, err: unknown): Promise<WriteOutcome> {
     const about = { kind: 'write' as const, md5: req.md5, peer: req.from };
+    if (actor.retired) return this.#unlisted(actor, req.md5);
     if (err instanceof PreconditionFailed) {
       await actor.readAndAnnounce();
       return 'changed';

@@ -38,7 +38,7 @@ describe('the node\'s REP side', () => {
       assert.equal(r.message, 'name not listed here');
     }
     const foreign = await beta.ask(pack({ v: 1, t: 'pull', from: 'mallory', name: 'app.conf' }));
-    assert.deepEqual(foreign, { v: 1, t: 'error', message: 'unknown peer' });
+    assert.deepEqual(foreign, { v: 1, t: 'error', message: 'unknown peer "mallory"' });
     // And it keeps serving.
     assert.equal((await beta.ask({ v: 1, t: 'pull', from: PEER, name: 'app.conf' })).md5, md5(V0));
   });

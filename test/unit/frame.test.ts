@@ -327,8 +327,8 @@ describe('decodeRequest(bytes, peers)', () => {
     assert.deepEqual(decodeRequest(encode(pullReq), peers), { ok: true, value: pullReq });
   });
   const bad: Case<Uint8Array, string>[] = [
-    { description: 'a request from a peer not in the configuration', given: encode({ ...digestsReq, from: 'mallory' }), expect: 'unknown peer' },
-    { description: 'a pull from a peer not in the configuration', given: encode({ ...pullReq, from: 'mallory' }), expect: 'unknown peer' },
+    { description: 'a request from a peer not in the configuration', given: encode({ ...digestsReq, from: 'mallory' }), expect: 'unknown peer "mallory"' },
+    { description: 'a pull from a peer not in the configuration', given: encode({ ...pullReq, from: 'mallory' }), expect: 'unknown peer "mallory"' },
     { description: 'not msgpack', given: new Uint8Array(0), expect: 'not msgpack' },
     { description: 'wrong version', given: pack(with_(pullReq, { v: 2 })), expect: 'unsupported version' },
     { description: 'unknown kind', given: pack(with_(pullReq, { t: 'push' })), expect: 'unknown kind' },

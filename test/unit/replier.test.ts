@@ -110,7 +110,7 @@ describe('RequestReplier (ROUTER on loopback)', () => {
       ['bytes that are not msgpack', Buffer.from([0xc1, 0xff, 0x00]), 'not msgpack'],
       ['an empty payload', EMPTY, 'empty request'],
       ['two payload parts', [encode(digests('alpha')), Buffer.from('x')], '2 message parts, expected 1'],
-      ['a request of an unknown peer', encode(digests('mallory')), 'unknown peer'],
+      ['a request of an unknown peer', encode(digests('mallory')), 'unknown peer "mallory"'],
       ['a digests request without epoch', encode({ v: 1, t: 'digests', from: 'alpha' } as unknown as Request), 'bad epoch'],
     ];
     for (const [what, msg, reason] of malformed) {

@@ -48,6 +48,13 @@ describe('config/entangled.service', () => {
     assert.equal(service.has('MemoryDenyWriteExecute'), false, 'V8 cannot run with MemoryDenyWriteExecute');
   });
 
+  test('checks the config before the start and reloads it with SIGHUP', () => {
+    assert.match(last('ExecStartPre') ?? '', /\bentangled check --config \/etc\/entangled\/entangled\.yaml$/);
+    const config = (cmd: string | undefined) => /--config (\S+)$/.exec(cmd ?? '')?.[1];
+    assert.equal(config(last('ExecStartPre')), config(last('ExecStart')), 'check and start read different files');
+    assert.equal(last('ExecReload'), '/bin/kill -HUP $MAINPID');
+  });
+
   test('agrees with the daemon: stateDir default, the 2 s stop, exit 2 for a config error', () => {
     assert.equal(`/var/lib/${last('StateDirectory')}`, DEFAULTS.stateDir);
     assert.equal(last('KillSignal'), 'SIGTERM');
