@@ -22,6 +22,10 @@ export const FileSchema = z
   .object({
     name: z.string().openapi({ description: 'The cluster-wide name', example: '/etc/app/app.conf' }),
     path: z.string().openapi({ description: 'The absolute local path', example: '/etc/app/app.conf' }),
+    target: z
+      .string()
+      .optional()
+      .openapi({ description: 'When path is a symbolic link: the absolute path it resolves to (absent otherwise)', example: '/srv/app/conf/app.conf' }),
     status: z.enum(FILE_STATUSES),
     md5: md5.nullable(),
     size: z.number().int().nullable(),

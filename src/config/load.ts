@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
+import { inspectPath } from '../io/link.js';
 import { curvePublicKey, isCurveKey } from '../net/curve-keys.js';
 import { configSchema, type CurveKeys, type FileSpec, type Settings } from './settings.js';
 
@@ -68,7 +69,9 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
   });
   const curve = cfg.security ? curveKeys(cfg.security.curve, baseDir) : null;
 
+  /** Each entry's resolved path, and a listed link's target: the index of the entry that has it. */
   const byPath = new Map<string, number>();
+  const throughLink = new Map<string, string>();
   const byName = new Map<string, number>();
   const files: FileSpec[] = cfg.files.map((entry, i) => {
     const written = typeof entry === 'string' ? entry : entry.path;
@@ -77,10 +80,20 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     const onApply = typeof entry === 'string' ? null : (entry.onApply ?? null);
     const abs = path.resolve(baseDir, written);
     const seenPath = byPath.get(abs);
-    if (seenPath !== undefined) throw new ConfigError(`files[${i}]: ${abs} is listed twice (files[${seenPath}])`);
+    if (seenPath !== undefined) {
+      const link = throughLink.get(abs);
+      throw new ConfigError(`files[${i}]: ${abs} is listed twice (files[${seenPath}]${link === undefined ? '' : `, through the symbolic link ${link}`})`);
+    }
+    const target = linkedFile(abs);
+    const seenTarget = target === null ? undefined : byPath.get(target);
+    if (seenTarget !== undefined) throw new ConfigError(`files[${i}]: ${abs} is a symbolic link to ${target}, which files[${seenTarget}] lists too`);
     const seenName = byName.get(name);
     if (seenName !== undefined) throw new ConfigError(`files[${i}]: name "${name}" is used twice (files[${seenName}])`);
     byPath.set(abs, i);
+    if (target !== null) {
+      byPath.set(target, i);
+      throughLink.set(target, abs);
+    }
     byName.set(name, i);
     checkFilePath(abs, i);
     return Object.freeze({ name, path: abs, validate, onApply });
@@ -142,6 +155,21 @@ function matchingPair(publicKey: string, secretKey: string, what: string): Curve
   return Object.freeze({ publicKey, secretKey });
 }
 
+/** The regular file a listed symbolic link resolves to; null for a path that is no link, or a link that reaches no file. */
+function linkedFile(abs: string): string | null {
+  try {
+    const shape = inspectPath(abs);
+    return shape.kind === 'link' && shape.reaches === 'file' ? shape.target : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A listed path must be in an existing folder and be a regular file or absent; a symbolic
+ * link is followed (a link to a folder is a folder), and a dangling one counts as absent:
+ * the node reports it as the file's problem.
+ */
 function checkFilePath(abs: string, i: number): void {
   const dir = path.dirname(abs);
   let dirStat;

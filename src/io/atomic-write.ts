@@ -3,6 +3,7 @@ import { closeSync, fchmodSync, fchownSync, fsync as fsFsync, fsyncSync, open as
 import { promisify } from 'node:util';
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { writeTargetOf } from './link.js';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 
 /** Hidden, never matching `*.conf`-style globs, and recognizable for clean-up after a crash. */
@@ -50,8 +51,11 @@ export interface AtomicWriteOptions {
   readonly validate?: (tempPath: string) => Promise<string | null>;
   /** Runs after the temp file is durable and just before the rename; false aborts the write. */
   readonly precondition?: () => boolean | Promise<boolean>;
-  /** Runs after the precondition held, just before the rename (keeps the old version); throwing aborts. */
-  readonly beforeRename?: () => void | Promise<void>;
+  /**
+   * Runs after the precondition held, just before the rename (keeps the old version), given
+   * the file about to be replaced (a listed link's target); throwing aborts.
+   */
+  readonly beforeRename?: (target: string) => void | Promise<void>;
   /**
    * Write a small file on the main thread (lowest latency for one change; the default). False
    * uses the thread pool, so that many writes' fsyncs overlap (throughput for a burst).
@@ -103,19 +107,22 @@ function statOrNull(target: string) {
 }
 
 /**
- * Replaces `target` with `data` atomically: temp file in the same folder, fsync, keep the old
- * file's mode/uid/gid (0644 when new, whatever the umask), rename, fsync the folder. A reader
- * sees the old bytes or the new ones, never a mix. Throws PreconditionFailed or an fs error;
- * the temp file is removed on every failure. Small files are written synchronously (latency).
+ * Replaces the file at `listed` with `data` atomically: temp file in the same folder, fsync,
+ * keep the old file's mode/uid/gid (0644 when new, whatever the umask), rename, fsync the
+ * folder. When `listed` is a symbolic link, all of that happens to the regular file it
+ * resolves to now, in that file's folder; the link stays. A reader sees the old bytes or the
+ * new ones, never a mix. Throws PreconditionFailed, LinkRefused (a broken link: nothing
+ * written) or an fs error; the temp file is removed on every failure. Small files are written
+ * synchronously (latency).
  */
-export async function atomicWrite(target: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
+export async function atomicWrite(listed: string, data: Uint8Array, opts: AtomicWriteOptions = {}): Promise<void> {
   if (data.length > SMALL_FILE_BYTES) {
-    await atomicWriteStream(target, (append) => append(data), opts);
-  } else if (opts.sync !== false) {
-    await install(writeTempSync(target, data), target, opts, 'now');
-  } else {
-    await install(await writeTempInPool(target, data), target, opts, 'shared');
+    await atomicWriteStream(listed, (append) => append(data), opts);
+    return;
   }
+  const target = writeTargetOf(listed);
+  if (opts.sync !== false) await install(writeTempSync(target, data), target, listed, opts, 'now');
+  else await install(await writeTempInPool(target, data), target, listed, opts, 'shared');
 }
 
 /** A new temp file's path beside `target`, what to keep of the old file, and the mode to create it with. */
@@ -132,10 +139,11 @@ function keepOwnership(fd: number, keep: Keep, create: { chmod: boolean }): void
 
 /**
  * The steps after the temp file is durable: validate, precondition, keep the old version,
+ * check that `listed` still resolves to `target` (a link retargeted meanwhile: PreconditionFailed),
  * rename, then fsync the folder (`now`, or `shared` with the other renames in it waiting for
  * one). The temp file is removed unless it was renamed.
  */
-async function install(tmp: string, target: string, opts: AtomicWriteOptions, folderSync: 'now' | 'shared'): Promise<void> {
+async function install(tmp: string, target: string, listed: string, opts: AtomicWriteOptions, folderSync: 'now' | 'shared'): Promise<void> {
   let renamed = false;
   try {
     if (opts.validate) {
@@ -143,9 +151,11 @@ async function install(tmp: string, target: string, opts: AtomicWriteOptions, fo
       if (refused !== null) throw new ValidationFailed(refused);
     }
     if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
-    await opts.beforeRename?.();
-    // RACE: a local write landing between the precondition check and this rename is
-    // replaced; the window is microseconds and the watcher then reports our bytes, not a change.
+    await opts.beforeRename?.(target);
+    if (writeTargetOf(listed) !== target) throw new PreconditionFailed();
+    // RACE: a local write (or a retarget of the link) landing between the checks and this
+    // rename is replaced (or misses us); the window is microseconds and the watcher then
+    // reports what is there, which is read again.
     renameSync(tmp, target);
     renamed = true;
   } finally {
@@ -213,10 +223,11 @@ function unlinkQuietly(p: string): void {
  * precondition, the rename and the folder's fsync. Only one piece is in memory at a time.
  */
 export async function atomicWriteStream(
-  target: string,
+  listed: string,
   fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
+  const target = writeTargetOf(listed);
   const { tmp, keep, create } = newTemp(target);
   const fh = await open(tmp, 'wx', create.mode);
   try {
@@ -237,7 +248,7 @@ export async function atomicWriteStream(
   } finally {
     await fh.close();
   }
-  await install(tmp, target, opts, 'shared');
+  await install(tmp, target, listed, opts, 'shared');
 }
 
 interface DirSync {

@@ -21,10 +21,19 @@
  * folder alone) until the file is back, and a folder that cannot be watched is tried again
  * every second. One Watcher per file per process: chokidar shares a path's fs.watch between
  * its instances.
+ *
+ * A listed path that is a symbolic link is watched through it: the file's watch is on the
+ * target (inotify follows the link), so an edit of the target made directly is seen like any
+ * other; a rename-over of the target is followed as above. The link's folder is watched as
+ * well (as a missing file's is), for a retarget of the link (`ln -sfn`) or its removal:
+ * chokidar hands that folder's events on to the link's own listener, which watches the new
+ * target. While the link reaches no file (dangling), the folder of the path it points at is
+ * watched too, until that file is there.
  */
 import { FSWatcher, type ChokidarOptions } from 'chokidar';
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
+import { TargetFolders } from './target-folders.js';
 
 /** chokidar's listener for a watched file skips the events within 5 ms of one it handled. */
 const CHOKIDAR_LISTENER_MS = 5;
@@ -61,6 +70,8 @@ interface Track {
   throttle: NodeJS.Timeout | null;
   /** Set while a new watch is awaited: chokidar's listener is to follow a new file, or `renewing`. */
   retry: NodeJS.Timeout | null;
+  /** When the listed path is a symbolic link: the path it resolves to (dangling: the one it points at). */
+  link: string | null;
 }
 
 interface Folder {
@@ -105,6 +116,7 @@ class FileWatcher extends FSWatcher {
 export class Watcher {
   readonly #byKey = new Map<string, Track>();
   readonly #byDir = new Map<string, Track[]>();
+  readonly #targets = new TargetFolders<Track>();
   readonly #folders = new Map<string, Folder>();
   readonly #rearm = new Map<string, NodeJS.Timeout>();
   readonly #erred = new Set<string>();
@@ -120,7 +132,7 @@ export class Watcher {
       const key = path.resolve(p);
       if (this.#byKey.has(key)) continue;
       const dir = path.dirname(key);
-      const t: Track = { path: p, key, dir, state: 'pending', ino: -1, born: -1, seen: null, throttled: false, throttle: null, retry: null };
+      const t: Track = { path: p, key, dir, state: 'pending', ino: -1, born: -1, seen: null, throttled: false, throttle: null, retry: null, link: null };
       this.#byKey.set(key, t);
       const same = this.#byDir.get(dir);
       if (same) same.push(t);
@@ -136,6 +148,7 @@ export class Watcher {
     const opts = { ...COMMON, ignored: (p: string, stats?: Stats) => this.#ignored(p, stats) };
     const files = new FileWatcher(opts, (p) => this.#guard(() => this.#watching(p)));
     this.#files = files;
+    for (const t of this.#byKey.values()) this.#targets.relink(t);
     files.on('raw', (_event, _name, details) => this.#guard(() => this.#onFileEvent(details)));
     files.on('unlink', (p) => this.#guard(() => this.#onUnlink(p)));
     files.on('error', (err) => this.#guard(() => this.#onError(err as Error)));
@@ -148,6 +161,7 @@ export class Watcher {
     this.#started = null;
     if (this.#closed) return;
     for (const t of this.#byKey.values()) if (t.state === 'pending') this.#guard(() => this.#lose(t));
+    for (const t of this.#byKey.values()) if (t.link !== null) this.#guard(() => this.#review(t.dir));
     await Promise.all([...this.#folders.values()].map((f) => f.tried));
   }
 
@@ -201,12 +215,18 @@ export class Watcher {
     [t.ino, t.born, t.state] = [st.ino, st.birthtimeMs, 'watched'];
     this.#settled(t);
     this.#onTouched(t.path);
-    if (was === 'absent') this.#uncover(t.dir);
+    // A file made a link (or a link made a file) since: its folder is watched, or no more.
+    const before = this.#targets.relink(t);
+    if (was === 'absent' || before !== t.link) this.#reviewAround(t, before);
   }
 
   #onFileEvent(details: unknown): void {
     const t = this.#byKey.get((details as { watchedPath?: string } | undefined)?.watchedPath ?? '');
-    if (!t) return;
+    if (t) this.#fileEvent(t);
+  }
+
+  /** An event on a listed file (or, for a link, in the link's folder naming it). */
+  #fileEvent(t: Track): void {
     this.#onTouched(t.path);
     const skipped = this.#skipped(t);
     if (t.state !== 'watched') return;
@@ -278,12 +298,55 @@ export class Watcher {
       this.#files!.unwatch(t.key);
       this.#onTouched(t.path);
     }
-    if (!this.#folders.has(t.dir) && !this.#rearm.has(t.dir)) this.#cover(t.dir);
+    // Needed now (it is missing): watched unless it is already, without a look at its other files.
+    const before = this.#targets.relink(t);
+    this.#coverOnce(t.dir);
+    if (t.link !== null) this.#coverOnce(path.dirname(t.link));
+    if (before !== null && before !== t.link) this.#review(path.dirname(before));
+  }
+
+  #coverOnce(dir: string): void {
+    if (!this.#folders.has(dir) && !this.#rearm.has(dir)) this.#cover(dir);
+  }
+
+  /** Covers or uncovers the folders `t` may need watched: its own, and its link's target's (before and now). */
+  #reviewAround(t: Track, before: string | null): void {
+    const dirs = new Set([t.dir]);
+    if (before !== null) dirs.add(path.dirname(before));
+    if (t.link !== null) dirs.add(path.dirname(t.link));
+    for (const dir of dirs) this.#review(dir);
+  }
+
+  /**
+   * Whether `dir` must be watched: a listed file in it is missing or is a link (for its
+   * retarget), or a missing listed link resolves into it (for its target to appear).
+   */
+  #needs(dir: string): boolean {
+    if (this.#byDir.get(dir)?.some((t) => t.state === 'absent' || t.link !== null)) return true;
+    return this.#targets.in(dir).some((t) => t.state === 'absent');
+  }
+
+  #review(dir: string): void {
+    if (!this.#needs(dir)) this.#uncover(dir);
+    else this.#coverOnce(dir);
+  }
+
+  /** The listed files a watch on `dir` is for: those in it, and the links resolving into it. */
+  #tracksIn(dir: string): Track[] {
+    return [...(this.#byDir.get(dir) ?? []), ...this.#targets.in(dir)];
+  }
+
+  /** A missing listed file that may be back: reported, and watched again (a link first looked at again). */
+  #reappear(t: Track): void {
+    this.#onTouched(t.path);
+    const before = this.#targets.relink(t);
+    if (before !== t.link) this.#reviewAround(t, before);
+    this.#readd(t);
   }
 
   #cover(dir: string): void {
     this.#rearm.delete(dir);
-    if (this.#closed || !this.#byDir.get(dir)!.some((t) => t.state === 'absent')) return;
+    if (this.#closed || !this.#needs(dir)) return;
     const w = new FSWatcher({ ...COMMON, ignored: (p: string) => p !== dir });
     let settle!: () => void;
     const tried = new Promise<void>((resolve) => (settle = resolve));
@@ -305,24 +368,25 @@ export class Watcher {
       return;
     }
     this.#erred.delete(dir);
-    for (const t of this.#byDir.get(dir)!) {
-      if (t.state === 'absent' && statOf(t.key)) {
-        this.#onTouched(t.path);
-        this.#readd(t);
-      }
-    }
+    for (const t of new Set(this.#tracksIn(dir))) if (t.state === 'absent' && statOf(t.key)) this.#reappear(t);
   }
 
   #onFolderEvent(dir: string, w: FSWatcher, event: string, name: string): void {
     if (this.#folders.get(dir)?.w !== w) return;
-    const t = name ? this.#byKey.get(path.join(dir, name)) : undefined;
+    const full = name ? path.join(dir, name) : '';
+    const t = name ? this.#byKey.get(full) : undefined;
     if (t?.state === 'absent') {
-      this.#onTouched(t.path);
-      this.#readd(t);
+      this.#reappear(t);
+    } else if (t?.link != null && t.state === 'watched') {
+      // The link itself replaced (retargeted) or removed: chokidar hands this event on to the
+      // link's listener (its stat finds the new target's inode, and it watches that), as here.
+      this.#fileEvent(t);
     } else if (t) {
       // chokidar hands the folder's event on to the file's listener after this one returns.
       queueMicrotask(() => this.#guard(() => void this.#skipped(t)));
     }
+    // The file a missing link points at, made in this folder.
+    for (const u of this.#targets.in(dir)) if (u !== t && u.state === 'absent' && u.link === full) this.#reappear(u);
     // The folder itself removed or moved (inotify names it by its own name): watch it again.
     if (event === 'rename' && name === path.basename(dir)) {
       void this.#drop(dir);
@@ -337,7 +401,7 @@ export class Watcher {
   }
 
   #uncover(dir: string): void {
-    if (this.#byDir.get(dir)!.some((t) => t.state === 'absent')) return;
+    if (this.#needs(dir)) return;
     void this.#drop(dir);
     const timer = this.#rearm.get(dir);
     if (timer) clearTimeout(timer);

@@ -4,7 +4,9 @@ import { announceSnapshot } from '../core/announce.js';
 import { rememberVersion, supersededVersions } from '../core/decide.js';
 import { errorText } from '../core/errors.js';
 import { LIMITS, type ChangeFrame } from '../core/frame.js';
+import { linkTarget, type LinkVerdict } from '../core/link.js';
 import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
+import { verdictOf } from '../io/link.js';
 import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
 import type { Logger } from '../log.js';
 import type { NodeContext } from './context.js';
@@ -25,9 +27,9 @@ export interface PeerFacts extends PeerFileFacts {
   learnedAt: number;
 }
 
-/** A problem with the file, shown in the state until its cause is gone. */
+/** A problem with the file, shown in the state until its cause is gone (`link`: a listed symbolic link that reaches no file). */
 export interface FileProblem {
-  readonly kind: 'read' | 'write';
+  readonly kind: 'read' | 'write' | 'link';
   readonly message: string;
   /** For a write: the version that could not be written, and where it came from. */
   readonly md5?: Md5;
@@ -73,6 +75,8 @@ export class FileActor {
   known: Md5 | null = null;
   #local: LocalFacts = MISSING;
   #problem: FileProblem | null = null;
+  /** What the listed path was at the last read: no link, or a link and what it reaches. */
+  #link: LinkVerdict = { kind: 'plain' };
   /** The last version the validate command refused, and when (monotonic ms). */
   refused: { md5: Md5; at: number } | null = null;
   /** The last change we published, for retransmission. */
@@ -111,6 +115,11 @@ export class FileActor {
     return this.#problem?.message ?? null;
   }
 
+  /** The absolute path the listed path resolves to when it is a symbolic link (at the last read), else null. */
+  get target(): string | null {
+    return linkTarget(this.#link);
+  }
+
   /** The facts for `peer`'s copy; throws for a peer this node does not list (a bug). */
   peer(name: string): PeerFacts {
     const facts = this.peers.get(name);
@@ -127,8 +136,10 @@ export class FileActor {
       const snap = await readSnapshot(this.spec.path);
       this.#cacheHash(snap);
       sig = snap?.sig ?? 'absent';
+      this.#observeLink();
       if (snap === null) {
-        this.log.warn('listed file does not exist; it is created when a peer sends its version');
+        // A broken link was logged (#observeLink) as the problem it is.
+        if (this.#link.kind !== 'broken') this.log.warn('listed file does not exist; it is created when a peer sends its version');
       } else {
         this.known = snap.md5;
         this.#setLocal({ md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs });
@@ -186,8 +197,31 @@ export class FileActor {
       return undefined;
     }
     if (this.#problem?.kind === 'read') this.#clearProblem();
+    this.#observeLink();
     this.#announce(snap);
     return snap;
+  }
+
+  /**
+   * Looks at what the listed path is now (an lstat; a realpath for a link): a link that
+   * reaches no regular file is a problem in the state until a read finds it fixed.
+   */
+  #observeLink(): void {
+    let v: LinkVerdict;
+    try {
+      v = verdictOf(this.spec.path);
+    } catch {
+      // Cannot be looked at (EACCES): the read says so.
+      return;
+    }
+    const target = linkTarget(v);
+    if (target !== linkTarget(this.#link)) {
+      if (v.kind === 'through') this.log.info({ target }, 'listed path is a symbolic link: read, watched and written through it');
+      this.#ctx.notify.changed();
+    }
+    this.#link = v;
+    if (v.kind === 'broken') this.setProblem({ kind: 'link', message: v.message }, 'listed symbolic link reaches no file');
+    else if (this.#problem?.kind === 'link') this.#clearProblem();
   }
 
   /**
@@ -355,8 +389,12 @@ export class FileActor {
     } catch {
       snap = undefined;
     }
-    if (snap === undefined) this.touch(false);
-    else this.#announce(snap);
+    if (snap === undefined) {
+      this.touch(false);
+      return;
+    }
+    this.#observeLink();
+    this.#announce(snap);
   }
 
   /** A peer added by a reload: nothing is known of its copy yet. */

@@ -4,6 +4,7 @@ import type { PeerSpec, Settings } from '../config/settings.js';
 import { ConfigError, EntangledError, errorText } from '../core/errors.js';
 import type { Md5 } from '../core/types.js';
 import { removeStrayTemps } from '../io/atomic-write.js';
+import { writeFoldersOf } from '../io/link.js';
 import { Watcher } from '../io/watcher.js';
 import type { Logger } from '../log.js';
 import { createLinkSecurity, UNAUTHENTICATED_WARNING, type LinkSecurity } from '../net/curve.js';
@@ -101,7 +102,8 @@ export class EntangledNode implements NodeView, NodeActions {
   /** Loads the state, hashes every file, binds and connects the sockets, starts watching. Throws on bind failure. */
   async start(): Promise<void> {
     const { settings, log } = this.#ctx;
-    const removed = await removeStrayTemps(settings.files.map((f) => path.dirname(f.path)));
+    // A listed link's target folder too: that is where its writes stage their temp files.
+    const removed = await removeStrayTemps(settings.files.flatMap((f) => writeFoldersOf(f.path)));
     for (const p of removed) log.info({ path: p }, 'removed a temp file left by a crash');
     try {
       await this.#ctx.journal.load();

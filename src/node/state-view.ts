@@ -32,9 +32,11 @@ export class StateView {
         statuses.push(status);
         perPeer[name] = { md5: connected || facts.splitBrain ? (facts.md5 ?? null) : null, status };
       }
+      const target = a.target;
       return {
         name: a.spec.name,
         path: a.spec.path,
+        ...(target === null ? {} : { target }),
         status: fileStatus(a.local, statuses),
         md5: a.local.md5,
         size: a.local.md5 === null ? null : a.local.size,

@@ -4,6 +4,7 @@ import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import { LIMITS } from '../core/frame.js';
 import type { Md5 } from '../core/types.js';
 import { atomicWrite, atomicWriteStream, PreconditionFailed, ValidationFailed } from '../io/atomic-write.js';
+import { LinkRefused } from '../io/link.js';
 import type { PeerRequester } from '../net/requester.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
@@ -83,7 +84,7 @@ export class Transfer {
     const precondition = forced ? () => !actor.retired : () => !actor.retired && actor.holds(expected);
     const validate = actor.spec.validate === null ? undefined : (tmp: string) => this.#ctx.hooks.validate(actor.spec, tmp, md5, from, actor.log);
     const replaced = forced ? actor.local.md5 : expected;
-    const beforeRename = replaced === null || !this.#ctx.backups.enabled ? undefined : () => this.#keepBackup(actor, replaced);
+    const beforeRename = replaced === null || !this.#ctx.backups.enabled ? undefined : (target: string) => this.#keepBackup(actor, target, replaced);
     const now = this.#ctx.clock.now();
     const sync = this.#queued === 0 && this.#writing === 0 && now - this.#lastWriteAt > BURST_GAP_MS;
     this.#lastWriteAt = now;
@@ -127,6 +128,10 @@ export class Transfer {
     if (err instanceof ValidationFailed) {
       actor.refused = { md5: req.md5, at: this.#ctx.clock.now() };
       actor.setProblem({ ...about, message: `validate refused version ${req.md5} from ${req.from}: ${err.message}` }, 'validate refused a version: the file was not replaced');
+      return 'failed';
+    }
+    if (err instanceof LinkRefused) {
+      actor.setProblem({ kind: 'link', message: err.message }, 'listed symbolic link reaches no file: a peer\'s version was not written');
       return 'failed';
     }
     if (err instanceof PullFailed) {
@@ -174,17 +179,18 @@ export class Transfer {
   }
 
   /**
-   * Keeps the file's current content (version `md5`) in the backup store before it is
-   * replaced; throws (so the write is abandoned) when it cannot. An absent file has nothing to keep.
+   * Keeps the file's current content (version `md5`, at `target`: the listed path or its
+   * link's target) in the backup store before it is replaced; throws (so the write is
+   * abandoned) when it cannot. An absent file has nothing to keep.
    */
-  #keepBackup(actor: FileActor, md5: Md5): void | Promise<void> {
+  #keepBackup(actor: FileActor, target: string, md5: Md5): void | Promise<void> {
     const cannot = (err: unknown): void => {
       // The file is gone (a forced write does not check what is there): nothing to keep.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new EntangledError('IO', `cannot keep the replaced version in ${this.#ctx.settings.stateDir}: ${errorText(err)}`);
     };
     try {
-      return this.#ctx.backups.keep(actor.spec.name, actor.spec.path, md5, actor.local.size)?.catch(cannot);
+      return this.#ctx.backups.keep(actor.spec.name, target, md5, actor.local.size)?.catch(cannot);
     } catch (err) {
       cannot(err);
     }
@@ -210,12 +216,13 @@ export class Transfer {
         },
         {
           precondition: () => actor.holds(current),
-          beforeRename: current === null || !this.#ctx.backups.enabled ? undefined : () => this.#keepBackup(actor, current),
+          beforeRename: current === null || !this.#ctx.backups.enabled ? undefined : (target) => this.#keepBackup(actor, target, current),
         },
       );
     } catch (err) {
       if (err instanceof PreconditionFailed) throw new EntangledError('CONFLICT', `${name} changed while it was being restored; try again`);
       if (isEntangledError(err)) throw err;
+      if (err instanceof LinkRefused) throw new EntangledError('CONFLICT', err.message);
       throw new EntangledError('IO', `cannot restore ${name}: ${errorText(err)}`);
     }
   }

@@ -8,6 +8,8 @@ export interface NodeState {
   readonly files: readonly {
     name: string;
     path: string;
+    /** When `path` is a symbolic link: the absolute path it resolves to. */
+    target?: string;
     status: FileStatus;
     md5: Md5 | null;
     size: number | null;

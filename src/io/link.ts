@@ -1,0 +1,100 @@
+import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { judgeLink, type LinkVerdict, type PathShape } from '../core/link.js';
+
+/** Thrown instead of a write through a listed symbolic link that reaches no regular file; nothing was written. */
+export class LinkRefused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LinkRefused';
+  }
+}
+
+/** As many hops as the kernel follows before ELOOP. */
+const MAX_HOPS = 40;
+
+/**
+ * What `listed` is as far as links go: one lstat for a path that is no link; for a link, the
+ * absolute path it resolves to and what is there. A path that cannot be looked at counts as
+ * no link; for a link, throws what its realpath or stat throws other than ENOENT, ENOTDIR and
+ * ELOOP (EACCES: the read reports it).
+ */
+export function inspectPath(listed: string): PathShape {
+  let st;
+  try {
+    st = lstatSync(listed, { throwIfNoEntry: false });
+  } catch {
+    return { kind: 'plain' };
+  }
+  if (!st?.isSymbolicLink()) return { kind: 'plain' };
+  let target: string;
+  try {
+    target = realpathSync.native(listed);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { kind: 'link', target: hop(listed), reaches: 'loop' };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'link', target: danglingEnd(listed), reaches: 'absent' };
+    throw err;
+  }
+  const t = statSync(target, { throwIfNoEntry: false });
+  // RACE: removed since the realpath: dangling now.
+  const reaches = t === undefined ? 'absent' : t.isFile() ? 'file' : t.isDirectory() ? 'folder' : 'other';
+  return { kind: 'link', target, reaches };
+}
+
+/** How the node treats `listed` (see judgeLink). */
+export function verdictOf(listed: string): LinkVerdict {
+  return judgeLink(listed, inspectPath(listed));
+}
+
+/**
+ * Where a write of `listed` goes, resolved now: the path itself, or the regular file its link
+ * resolves to (the link itself is never replaced). Throws LinkRefused for a broken link.
+ */
+export function writeTargetOf(listed: string): string {
+  const v = verdictOf(listed);
+  if (v.kind === 'broken') throw new LinkRefused(v.message);
+  return v.kind === 'through' ? v.target : listed;
+}
+
+/** The folders a write of `listed` may leave a temp file in: its own, and its link target's. */
+export function writeFoldersOf(listed: string): string[] {
+  const dirs = [path.dirname(listed)];
+  try {
+    const v = verdictOf(listed);
+    if (v.kind !== 'plain') dirs.push(path.dirname(v.target));
+  } catch {
+    // Unreadable: nothing of ours can be there.
+  }
+  return dirs;
+}
+
+/** The link's first hop, as an absolute path. */
+function hop(link: string): string {
+  try {
+    return path.resolve(path.dirname(link), readlinkSync(link));
+  } catch {
+    return link;
+  }
+}
+
+/** Where a dangling link's chain of links ends: the path that does not exist. */
+function danglingEnd(link: string): string {
+  let at = link;
+  for (let i = 0; i < MAX_HOPS; i++) {
+    let st;
+    try {
+      st = lstatSync(at);
+    } catch {
+      break;
+    }
+    if (!st.isSymbolicLink()) break;
+    at = hop(at);
+  }
+  // Its folder's own links resolved, when the folder exists.
+  try {
+    return path.join(realpathSync.native(path.dirname(at)), path.basename(at));
+  } catch {
+    return at;
+  }
+}
