@@ -31,6 +31,12 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
   }
   const key = keyPath(issue.path);
   if (issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined) return `${key}: is required`;
+  if (issue.code === 'invalid_union' && issue.path.at(-1) === 'publicKey') {
+    // A list with a non-string in it: name the entry (the list branch's issue), else the key.
+    const inList = Array.isArray(valueAt(raw, issue.path)) ? issue.errors[1]?.[0] : undefined;
+    if (inList) return `${keyPath([...issue.path, ...inList.path])}: must be a 40-character Z85 key (see \`entangled keygen\`)`;
+    return `${key}: must be a Z85 key or a list of them`;
+  }
   if (issue.code === 'invalid_union') return `${key}: must be a path or { path, name }`;
   return `${key}: ${issue.message}`;
 }
@@ -51,21 +57,26 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
   const cfg = parsed.data;
 
   const peerNames = new Set<string>();
-  const peerKeys = new Map<string, number>();
-  cfg.peers.forEach((p, i) => {
+  /** Every listed key → where it is written (`peers[0].publicKey` or `peers[0].publicKey[1]`). */
+  const peerKeys = new Map<string, string>();
+  const publicKeys = cfg.peers.map((p, i) => {
     if (p.name === cfg.node) throw new ConfigError(`peers[${i}].name: "${p.name}" is this node's own name`);
     if (peerNames.has(p.name)) throw new ConfigError(`peers[${i}].name: two peers are named "${p.name}"`);
     if (cfg.security && p.publicKey === undefined) {
       throw new ConfigError(`peers[${i}].publicKey: is required when security.curve is set`);
     }
-    if (p.publicKey !== undefined) {
-      // The key is how a connecting peer is recognised: it must name exactly one peer.
-      if (p.publicKey === cfg.security?.curve.publicKey) throw new ConfigError(`peers[${i}].publicKey: is this node's own key (security.curve.publicKey)`);
-      const seen = peerKeys.get(p.publicKey);
-      if (seen !== undefined) throw new ConfigError(`peers[${i}].publicKey: is also peers[${seen}].publicKey`);
-      peerKeys.set(p.publicKey, i);
-    }
     peerNames.add(p.name);
+    const keys = p.publicKey === undefined ? [] : typeof p.publicKey === 'string' ? [p.publicKey] : p.publicKey;
+    keys.forEach((k, j) => {
+      // A key is how a connecting peer is recognised: it must name exactly one peer, once.
+      const at = typeof p.publicKey === 'string' ? `peers[${i}].publicKey` : `peers[${i}].publicKey[${j}]`;
+      if (k === cfg.security?.curve.publicKey) throw new ConfigError(`${at}: is this node's own key (security.curve.publicKey)`);
+      const seen = peerKeys.get(k);
+      if (seen?.startsWith(`peers[${i}].`)) throw new ConfigError(`${at}: is listed twice (${seen})`);
+      if (seen !== undefined) throw new ConfigError(`${at}: is also ${seen}`);
+      peerKeys.set(k, at);
+    });
+    return Object.freeze([...keys]);
   });
   const curve = cfg.security ? curveKeys(cfg.security.curve, baseDir) : null;
 
@@ -105,7 +116,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     api: Object.freeze({ ...cfg.api }),
     m2m: Object.freeze({ ...cfg.m2m }),
     peers: Object.freeze(
-      cfg.peers.map((p) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep, publicKey: p.publicKey ?? null })),
+      cfg.peers.map((p, i) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep, publicKeys: publicKeys[i]! })),
     ),
     files: Object.freeze(files),
     stateDir: path.resolve(baseDir, cfg.stateDir),

@@ -32,7 +32,7 @@ const MUTABLE: readonly [string, (s: Settings) => unknown][] = [
   ['hooks', (s) => JSON.stringify(s.hooks)],
 ];
 
-const sameKeys = (a: PeerSpec, b: PeerSpec) => JSON.stringify(a.publicKey) === JSON.stringify(b.publicKey);
+const sameKeys = (a: PeerSpec, b: PeerSpec) => a.publicKeys.length === b.publicKeys.length && a.publicKeys.every((k, i) => k === b.publicKeys[i]);
 
 /**
  * Compares the running settings with a reloaded, already valid config: refused (naming the

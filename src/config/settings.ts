@@ -16,8 +16,11 @@ export interface PeerSpec {
   readonly name: string;
   readonly pub: string;
   readonly rep: string;
-  /** The peer's CURVE public key (Z85); required when security.curve is set. */
-  readonly publicKey: string | null;
+  /**
+   * The peer's CURVE public keys (Z85), one or more when security.curve is set (more during a key
+   * rotation: each is admitted as this peer), none otherwise.
+   */
+  readonly publicKeys: readonly string[];
 }
 
 /** This node's CURVE key pair (Z85 text), the secret read from its file at load time. */
@@ -123,7 +126,8 @@ export const configSchema = z.strictObject({
         name: nodeName,
         pub: endpoint,
         rep: endpoint,
-        publicKey: curveKey.optional(),
+        // One key, or a list of them during a key rotation.
+        publicKey: z.union([curveKey, z.array(curveKey).min(1, { message: 'needs at least one key' })]).optional(),
       }),
     )
     .min(1, { message: 'needs at least one peer' }),

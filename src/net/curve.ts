@@ -2,6 +2,7 @@ import { Context, type Socket } from 'zeromq';
 import type { CurveKeys, PeerSpec, Settings } from '../config/settings.js';
 import type { Logger } from '../log.js';
 import { checkRequestSignature, requestKey, signRequest } from './curve-keys.js';
+import { PeerKeyRing, type PeerCurve } from './peer-keys.js';
 import { RefusalThrottle, ZAP_DOMAIN, ZapHandler } from './zap.js';
 
 /** The start-up warning of a node without `security`. */
@@ -24,8 +25,8 @@ export interface ServerSecurity {
   /** Reports a handshake that failed before ZAP was asked (no CURVE, or not this node's key). */
   handshakeFailed(endpoint: string, code: string): void;
   /**
-   * Whether `mac` signs a request's bytes as coming from the listed peer `from` (its key and
-   * ours): ZAP admits any listed key, this proves which listed node is speaking.
+   * Whether `mac` signs a request's bytes as coming from the listed peer `from` (one of its keys
+   * and ours): ZAP admits any listed key, this proves which listed node is speaking.
    */
   signedBy(from: string, payload: Uint8Array, mac: Uint8Array | undefined): boolean;
 }
@@ -33,7 +34,7 @@ export interface ServerSecurity {
 /** Signs the bytes of a request to one peer (see ServerSecurity.signedBy). */
 export type RequestSigner = (payload: Uint8Array) => Buffer;
 
-/** Options of a socket connected to a peer (SUB, REQ): a CURVE client that accepts only the peer's key. */
+/** Options of a socket connected to a peer (SUB, REQ): a CURVE client that accepts only the key it expects the peer to present. */
 export interface CurveClientOptions {
   readonly context: Context;
   readonly curveServerKey: string;
@@ -43,7 +44,8 @@ export interface CurveClientOptions {
 
 /**
  * CURVE on every ZeroMQ link of one node. Its sockets share one context with the ZAP handler,
- * which admits only the listed peers' keys; a refused key gets a warn line (rate-limited).
+ * which admits only the listed peers' keys (every key of a peer's list, as that peer); a refused
+ * key gets a warn line (rate-limited). `setPeers` replaces the lists while the node runs.
  */
 export class LinkSecurity {
   readonly server: ServerSecurity;
@@ -52,15 +54,14 @@ export class LinkSecurity {
   readonly #zap: ZapHandler;
   readonly #log: Logger;
   readonly #throttle = new RefusalThrottle();
-  /** The request key shared with each listed peer. */
+  /** Each listed peer's keys. */
+  #peerKeys = new Map<string, readonly string[]>();
+  /** The request key shared with the holder of each public key (ours × theirs, see requestKey). */
   readonly #requestKeys = new Map<string, Buffer>();
-  /** The admitted client keys and the peer each names (the ZAP handler reads it). */
-  readonly #allowed = new Map<string, string>();
 
   constructor(keys: CurveKeys, peers: readonly PeerSpec[], log: Logger) {
     this.#keys = keys;
     this.#log = log;
-    for (const p of peers) if (p.publicKey) this.#requestKeys.set(p.name, requestKey(keys.secretKey, p.publicKey));
     const options: CurveServerOptions = Object.freeze({
       context: this.#context,
       curveServer: true,
@@ -72,65 +73,94 @@ export class LinkSecurity {
     this.server = Object.freeze({
       options,
       handshakeFailed: (endpoint: string, code: string) => {
+        if (code === 'ERR_ZMTP_CRYPTOGRAPHIC') {
+          // The client's HELLO does not open with our key: a peer that still lists an old key of
+          // this node (it tries its next one) or a stranger; either way it is anonymous here,
+          // and a peer none of whose keys works says so in its own log.
+          this.#refused(code, { key: null, endpoint, error: code }, 'a CURVE handshake failed: the client expects another public key of this node', 'info');
+          return;
+        }
         const without = code === 'ERR_ZMTP_MECHANISM_MISMATCH';
         this.#refused(
           code,
           { key: null, endpoint, error: code },
-          without
-            ? 'refused a connection without CURVE'
-            : 'refused a connection: its CURVE handshake failed (a client that does not use this node\'s public key)',
+          without ? 'refused a connection without CURVE' : 'refused a connection: its CURVE handshake failed',
         );
       },
       signedBy: (from: string, payload: Uint8Array, mac: Uint8Array | undefined) => {
-        const key = this.#requestKeys.get(from);
-        return key !== undefined && mac !== undefined && checkRequestSignature(key, payload, mac);
+        // libzmq does not tell which of the peer's keys this connection presented: try each.
+        const listed = this.#peerKeys.get(from);
+        if (listed === undefined || mac === undefined) return false;
+        let signed = false;
+        for (const key of listed) signed = checkRequestSignature(this.#requestKey(key), payload, mac) || signed;
+        return signed;
       },
     });
-    const allowed = this.#allowed;
-    for (const p of peers) if (p.publicKey) allowed.set(p.publicKey, p.name);
-    this.#zap = new ZapHandler(this.#context, allowed, (v) => {
+    this.#zap = new ZapHandler(this.#context, new Map(), (v) => {
       this.#refused(
         v.key ?? v.mechanism,
         { key: v.key?.slice(0, 8) ?? null, mechanism: v.mechanism, address: v.address },
         'refused a connection: its CURVE key is not a listed peer\'s',
       );
     });
+    this.setPeers(peers);
   }
 
-  /** A reload's peers: their keys are admitted (and only theirs) from the next handshake and request on. */
+  /**
+   * Replaces the listed peers and their keys (a reload): the keys the ZAP handler admits from the
+   * next handshake on, and those requests are checked against from the next request on.
+   */
   setPeers(peers: readonly PeerSpec[]): void {
-    this.#allowed.clear();
-    this.#requestKeys.clear();
+    const peerKeys = new Map<string, readonly string[]>();
+    const allowed = new Map<string, string>();
     for (const p of peers) {
-      if (!p.publicKey) continue;
-      this.#allowed.set(p.publicKey, p.name);
-      this.#requestKeys.set(p.name, requestKey(this.#keys.secretKey, p.publicKey));
+      peerKeys.set(p.name, [...p.publicKeys]);
+      for (const key of p.publicKeys) allowed.set(key, p.name);
     }
+    this.#peerKeys = peerKeys;
+    this.#zap.allowed = allowed;
+    for (const key of this.#requestKeys.keys()) if (!allowed.has(key)) this.#requestKeys.delete(key);
   }
 
-  /** One warn line per refused kind or key, rate-limited (a scanner cannot flood the log). */
-  #refused(throttleKey: string, fields: Record<string, unknown>, msg: string): void {
+  #requestKey(publicKey: string): Buffer {
+    let key = this.#requestKeys.get(publicKey);
+    if (key === undefined) {
+      key = requestKey(this.#keys.secretKey, publicKey);
+      this.#requestKeys.set(publicKey, key);
+    }
+    return key;
+  }
+
+  /** One line (warn unless told) per refused kind or key, rate-limited (a scanner cannot flood the log). */
+  #refused(throttleKey: string, fields: Record<string, unknown>, msg: string, level: 'warn' | 'info' = 'warn'): void {
     const suppressed = this.#throttle.admit(throttleKey, performance.now());
     if (suppressed === null) return;
-    this.#log.warn({ peer: 'unknown', ...fields, suppressed }, msg);
+    this.#log[level]({ peer: 'unknown', ...fields, suppressed }, msg);
   }
 
-  /** Options of the SUB and REQ sockets connected to `peer`. */
-  client(peer: PeerSpec): CurveClientOptions {
-    if (!peer.publicKey) throw new Error(`peer ${peer.name} has no publicKey`);
+  /** Options of a SUB or REQ socket that expects its peer to present `serverKey`. */
+  client(serverKey: string): CurveClientOptions {
     return Object.freeze({
       context: this.#context,
-      curveServerKey: peer.publicKey,
+      curveServerKey: serverKey,
       curvePublicKey: this.#keys.publicKey,
       curveSecretKey: this.#keys.secretKey,
     });
   }
 
-  /** The signer of this node's requests to `peer`. */
-  signer(peer: PeerSpec): RequestSigner {
-    const key = this.#requestKeys.get(peer.name);
-    if (!key) throw new Error(`peer ${peer.name} has no publicKey`);
+  /** The signer of this node's requests to the peer that presents `serverKey` (the key it connected with). */
+  signer(serverKey: string): RequestSigner {
+    const key = this.#requestKey(serverKey);
     return (payload) => signRequest(key, payload);
+  }
+
+  /** How `peer`'s sockets reach it: its listed keys, tried in turn (see PeerKeyRing). */
+  peerCurve(peer: PeerSpec, log: Logger, onExhausted: () => void): PeerCurve {
+    return Object.freeze({
+      keys: new PeerKeyRing(peer.publicKeys, log, onExhausted),
+      options: (serverKey: string) => this.client(serverKey),
+      signer: (serverKey: string) => this.signer(serverKey),
+    });
   }
 
   /** Binds the ZAP handler: call before binding a server socket (until then, every client is refused). */

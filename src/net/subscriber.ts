@@ -1,6 +1,6 @@
 import { Subscriber as ZmqSubscriber } from 'zeromq';
 import { MAX_MESSAGE_BYTES } from './codec.js';
-import type { CurveClientOptions } from './curve.js';
+import type { PeerCurve } from './peer-keys.js';
 
 /**
  * How long a dropped connection may go without libzmq retrying before we connect again
@@ -13,23 +13,47 @@ const GIVE_UP_RETRY_MS = 1000;
 /** Why a CURVE handshake with the peer failed: it refused our key, or the two ends disagree on security. */
 export type HandshakeFailure = 'auth' | 'protocol';
 
-/** Owns one SUB socket connected to one peer's PUB; a single receive loop feeds `onMessage`. */
+/**
+ * Owns the SUB socket connected to one peer's PUB; a single receive loop per socket feeds
+ * `onMessage`. Over CURVE the socket expects the peer's current key (`curve.keys`): a handshake
+ * that fails the way a server with another key fails it moves to the next key, and the socket
+ * is then replaced by one that expects it.
+ */
 export class PeerSubscriber {
-  readonly #sock: ZmqSubscriber;
-  #loop: Promise<void> | null = null;
+  #sock: ZmqSubscriber | null = null;
+  /** The key the socket expects the peer to present (null without CURVE). */
+  #key: string | null = null;
+  #loops: Promise<void>[] = [];
   #retry: NodeJS.Timeout | null = null;
+  #onMessage: ((bytes: Buffer) => void) | null = null;
   #closed = false;
 
   /**
-   * `curve`: the CURVE client options (the peer's key) when the node's links are secured; a
-   * failed handshake is then reported to `onRefused`.
+   * `curve`: how to reach the peer over CURVE when the node's links are secured; a handshake the
+   * peer refuses, or that fails for lack of CURVE on one side, is then reported to `onRefused`.
    */
   constructor(
     readonly endpoint: string,
-    curve: CurveClientOptions | null = null,
+    readonly curve: PeerCurve | null = null,
     readonly onRefused: (failure: HandshakeFailure, message: string) => void = () => undefined,
   ) {
-    this.#sock = new ZmqSubscriber({
+    curve?.keys.onSwitch((key) => {
+      if (this.#closed || !this.#sock || key === this.#key) return;
+      this.#disarmRetry();
+      this.#sock.close();
+      this.#open();
+    });
+  }
+
+  start(onMessage: (bytes: Buffer) => void): void {
+    this.#onMessage = onMessage;
+    this.#open();
+  }
+
+  /** A new socket that expects the peer's current key, connected, with its receive loop. */
+  #open(): void {
+    const key = this.curve?.keys.current ?? null;
+    const sock = new ZmqSubscriber({
       linger: 0,
       maxMessageSize: MAX_MESSAGE_BYTES,
       receiveHighWaterMark: 100_000,
@@ -39,32 +63,43 @@ export class PeerSubscriber {
       reconnectMaxInterval: 0,
       heartbeatInterval: 1000,
       heartbeatTimeout: 3000,
-      ...curve,
+      ...(key !== null ? this.curve!.options(key) : {}),
     });
-    const events = this.#sock.events;
-    events.on('disconnect', () => this.#armRetry());
-    events.on('connect:retry', () => this.#disarmRetry());
-    events.on('connect', () => this.#disarmRetry());
-    if (curve) {
-      events.on('handshake:error:auth', (e) => this.#report('auth', e.error.message));
-      events.on('handshake:error:protocol', (e) => this.#report('protocol', `${e.error.message} (${e.error.code})`));
+    this.#sock = sock;
+    this.#key = key;
+    const events = sock.events;
+    // Events of a socket that was replaced are stale.
+    const mine = (): boolean => !this.#closed && this.#sock === sock;
+    events.on('disconnect', () => mine() && this.#armRetry());
+    events.on('connect:retry', () => mine() && this.#disarmRetry());
+    events.on('connect', () => mine() && this.#disarmRetry());
+    if (key !== null) {
+      const keys = this.curve!.keys;
+      // A handshake that succeeds, or that the peer refuses (it opened our HELLO), used its key.
+      events.on('handshake', () => mine() && keys.worked(key));
+      // A server with another key cannot open our HELLO and hangs up: "other" on this side.
+      events.on('handshake:error:other', () => mine() && keys.failed(key));
+      events.on('handshake:error:auth', (e) => {
+        if (!mine()) return;
+        keys.worked(key);
+        this.onRefused('auth', e.error.message);
+      });
+      events.on('handshake:error:protocol', (e) => mine() && this.onRefused('protocol', `${e.error.message} (${e.error.code})`));
     }
-  }
-
-  start(onMessage: (bytes: Buffer) => void): void {
-    this.#sock.connect(this.endpoint);
-    this.#sock.subscribe();
-    this.#loop = (async () => {
+    sock.connect(this.endpoint);
+    sock.subscribe();
+    const onMessage = this.#onMessage!;
+    const loop = (async () => {
       try {
-        for await (const [msg] of this.#sock) if (msg) onMessage(msg);
+        for await (const [msg] of sock) if (msg) onMessage(msg);
       } catch {
         // The socket was closed: the loop ends.
       }
     })();
-  }
-
-  #report(failure: HandshakeFailure, message: string): void {
-    if (!this.#closed) this.onRefused(failure, message);
+    this.#loops.push(loop);
+    void loop.then(() => {
+      this.#loops = this.#loops.filter((l) => l !== loop);
+    });
   }
 
   /** A dropped connection: unless libzmq schedules its own retry, connect again after a while. */
@@ -72,13 +107,14 @@ export class PeerSubscriber {
     if (this.#closed || this.#retry) return;
     this.#retry = setTimeout(() => {
       this.#retry = null;
-      if (this.#closed) return;
+      const sock = this.#sock;
+      if (this.#closed || !sock) return;
       try {
-        this.#sock.disconnect(this.endpoint);
+        sock.disconnect(this.endpoint);
       } catch {
         // libzmq already dropped the endpoint.
       }
-      this.#sock.connect(this.endpoint);
+      sock.connect(this.endpoint);
     }, GIVE_UP_RETRY_MS);
   }
 
@@ -90,7 +126,7 @@ export class PeerSubscriber {
   async close(): Promise<void> {
     this.#closed = true;
     this.#disarmRetry();
-    this.#sock.close();
-    await this.#loop;
+    this.#sock?.close();
+    await Promise.all(this.#loops);
   }
 }

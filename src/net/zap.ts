@@ -76,9 +76,13 @@ export class ZapHandler {
   readonly #sock: Router;
   #loop: Promise<void> | null = null;
 
+  /**
+   * `allowed`: Z85 key → peer name. It may be replaced at any time (a reload): handshakes from
+   * then on are judged against the new map; connections already admitted stay up.
+   */
   constructor(
     context: Context,
-    readonly allowed: ReadonlyMap<string, string>,
+    public allowed: ReadonlyMap<string, string>,
     readonly onRefused: (verdict: ZapVerdict) => void,
   ) {
     this.#sock = new Router({ context, linger: 0 });

@@ -182,20 +182,27 @@ export class EntangledNode implements NodeView, NodeActions {
 
     // Peers first, so that a file added below knows every peer. A peer whose endpoints changed is made anew.
     this.#security?.setPeers(next.peers);
-    const gone = [...plan.peers.removed, ...plan.peers.replaced, ...plan.peers.rekeyed];
+    const gone = [...plan.peers.removed, ...plan.peers.replaced];
     for (const spec of gone) {
       const session = this.#peers.remove(spec.name);
       for (const actor of this.#files) actor.removePeer(spec.name);
       await session?.close();
     }
-    for (const spec of [...plan.peers.replaced, ...plan.peers.rekeyed, ...plan.peers.added]) {
+    for (const spec of [...plan.peers.replaced, ...plan.peers.added]) {
       const session = this.#session(spec);
       for (const actor of this.#files) actor.addPeer(spec.name);
       this.#peers.add(session);
       session.start();
     }
+    // A new key list: the sockets keep their link unless the key they use was removed.
+    let dropped = false;
+    for (const spec of plan.peers.rekeyed) {
+      const was = this.#peers.get(spec.name)?.spec.publicKeys ?? [];
+      if (was.some((k) => !spec.publicKeys.includes(k))) dropped = true;
+      this.#peers.get(spec.name)?.updateKeys(spec);
+    }
     // Over CURVE, a key that is no longer listed must not keep a subscription made before.
-    if (this.#security && gone.length > 0) await this.#publisher.rebind(next.m2m.pub);
+    if (this.#security && (gone.length > 0 || dropped)) await this.#publisher.rebind(next.m2m.pub);
 
     for (const spec of plan.files.removed) this.#files.remove(spec.name);
     for (const spec of plan.files.updated) {

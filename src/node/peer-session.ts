@@ -25,11 +25,13 @@ import type { Transfer } from './transfer.js';
  * and reconcile (exchange), and its changes to our files (incoming).
  */
 export class PeerSession {
-  readonly spec: PeerSpec;
+  /** Replaced by a reload that changes the peer's keys (never its name or endpoints). */
+  spec: PeerSpec;
   readonly name: string;
   readonly log: Logger;
   readonly requester: PeerRequester;
   readonly #subscriber: PeerSubscriber;
+  readonly #updateKeys: (keys: readonly string[]) => boolean;
   readonly agreement: PeerAgreement;
   readonly exchange: PeerExchange;
   readonly incoming: IncomingChanges;
@@ -54,6 +56,7 @@ export class PeerSession {
     const sockets = createPeerSockets(spec, this.log, requestTimeout, security);
     this.requester = sockets.requester;
     this.#subscriber = sockets.subscriber;
+    this.#updateKeys = sockets.updateKeys;
     this.#ctx = ctx;
     this.#files = files;
     this.#heartbeat = heartbeat;
@@ -69,6 +72,15 @@ export class PeerSession {
 
   start(): void {
     this.#subscriber.start((bytes) => this.#onMessage(bytes));
+  }
+
+  /**
+   * Takes the peer's new list of CURVE keys (a reload; pair it with LinkSecurity.setPeers): its
+   * sockets reconnect only when the key they use was removed. Returns whether they do.
+   */
+  updateKeys(spec: PeerSpec): boolean {
+    this.spec = spec;
+    return this.#updateKeys(spec.publicKeys);
   }
 
   async close(): Promise<void> {

@@ -165,7 +165,11 @@ describe('three nodes, reconcile manual', () => {
     assert.equal(md5File(alpha.file('both.conf')), md5('alpha\'s edit\n'));
     assert.equal(md5File(beta.file('both.conf')), md5('beta\'s edit\n'));
     // gamma took whichever came first; the writer of the other reports the split-brain with it, both sides.
-    const atGamma = md5File(gamma.file('both.conf'));
+    const edits = [md5('alpha\'s edit\n'), md5('beta\'s edit\n')];
+    const atGamma = await waitFor('gamma takes one of the two edits', () => {
+      const m = md5File(gamma.file('both.conf'));
+      return m !== null && edits.includes(m) ? m : null;
+    }, 8000);
     const [winner, loser] = atGamma === md5('alpha\'s edit\n') ? [alpha, beta] : [beta, alpha];
     assert.equal(atGamma, md5(winner === alpha ? 'alpha\'s edit\n' : 'beta\'s edit\n'), 'gamma holds one of the two edits');
     await waitFor('gamma and the loser report their split-brain', async () => (await splitWith(gamma, 'both.conf')).includes(loser.def.name) && (await splitWith(loser, 'both.conf')).includes('gamma'), 8000);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadSettings, settingsFromRaw } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
+import { curveKeyPair } from 'zeromq';
 import type { Case } from '../helpers/table.js';
 
 
@@ -68,7 +69,7 @@ describe('loadSettings: accepted configurations', () => {
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
-    assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878', publicKey: null }]);
+    assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878', publicKeys: [] }]);
     assert.equal(s.security, null);
     assert.equal(s.backups, 5);
     assert.deepEqual(s.hooks, { onPeerDown: null, onPeerUp: null, onSplitBrain: null, timeoutMs: 30_000 });
@@ -180,7 +181,7 @@ describe('loadSettings: security and operations keys', () => {
     );
     const s = loadSettings(file);
     assert.deepEqual(s.security, { curve: { publicKey: PUB_A, secretKey: SEC_A } });
-    assert.equal(s.peers[0]?.publicKey, PUB_B);
+    assert.deepEqual(s.peers[0]?.publicKeys, [PUB_B]);
     assert.ok(Object.isFrozen(s.security));
   });
 
@@ -287,6 +288,60 @@ describe('loadSettings: security and operations keys', () => {
     test(`rejects ${c.description}`, () => {
       const { dir, file } = writeConfig(c.given);
       assertConfigError(() => loadSettings(file), c.expect, dir);
+    });
+  }
+});
+
+describe('loadSettings: a peer\'s publicKey as a list (key rotation)', () => {
+  const PUB_C = curveKeyPair().publicKey;
+  const PUB_D = curveKeyPair().publicKey;
+  const curve = `security:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n`;
+  /** A config whose first peer (beta) lists `keys` as its publicKey (YAML text after `publicKey:`). */
+  const withKeys = (keys: string, more = ''): string => `node: alpha\n${curve}${PEERS}    publicKey: ${keys}\n${more}${FILES}`;
+  const GAMMA = `  - name: gamma\n    pub: tcp://192.0.2.3:9877\n    rep: tcp://192.0.2.3:9878\n`;
+
+  const accepted: Case<string, { beta: string[]; gamma?: string[] }>[] = [
+    { description: 'one key, as before', given: withKeys(`"${PUB_B}"`), expect: { beta: [PUB_B] } },
+    { description: 'a list of one key', given: withKeys(`["${PUB_B}"]`), expect: { beta: [PUB_B] } },
+    { description: 'a list of two keys, in the order written', given: withKeys(`["${PUB_C}", "${PUB_B}"]`), expect: { beta: [PUB_C, PUB_B] } },
+    {
+      description: 'two peers with lists of their own keys',
+      given: withKeys(`["${PUB_B}", "${PUB_C}"]`, `${GAMMA}    publicKey:\n      - "${PUB_D}"\n`),
+      expect: { beta: [PUB_B, PUB_C], gamma: [PUB_D] },
+    },
+  ];
+  for (const c of accepted) {
+    test(`reads ${c.description}`, () => {
+      const s = loadSettings(writeConfig(c.given).file);
+      assert.deepEqual(s.peers[0]?.publicKeys, c.expect.beta);
+      if (c.expect.gamma) assert.deepEqual(s.peers[1]?.publicKeys, c.expect.gamma);
+      assert.ok(Object.isFrozen(s.peers[0]?.publicKeys));
+    });
+  }
+
+  const rejected: Case<string, string>[] = [
+    { description: 'an empty list', given: withKeys('[]'), expect: 'peers[0].publicKey: needs at least one key' },
+    { description: 'a key twice in one list', given: withKeys(`["${PUB_B}", "${PUB_C}", "${PUB_B}"]`), expect: 'peers[0].publicKey[2]: is listed twice (peers[0].publicKey[0])' },
+    {
+      description: 'a key in the lists of two peers',
+      given: withKeys(`["${PUB_B}", "${PUB_C}"]`, `${GAMMA}    publicKey: ["${PUB_D}", "${PUB_C}"]\n`),
+      expect: 'peers[1].publicKey[1]: is also peers[0].publicKey[1]',
+    },
+    {
+      description: 'a key in one peer\'s list and another\'s single key',
+      given: withKeys(`"${PUB_C}"`, `${GAMMA}    publicKey: ["${PUB_D}", "${PUB_C}"]\n`),
+      expect: 'peers[1].publicKey[1]: is also peers[0].publicKey',
+    },
+    { description: 'this node\'s own key in a list', given: withKeys(`["${PUB_B}", "${PUB_A}"]`), expect: 'peers[0].publicKey[1]: is this node\'s own key (security.curve.publicKey)' },
+    { description: 'a non-key in a list', given: withKeys(`["${PUB_B}", "not a key"]`), expect: 'peers[0].publicKey[1]: must be a 40-character Z85 key (see `entangled keygen`)' },
+    { description: 'a number in a list', given: withKeys(`["${PUB_B}", 42]`), expect: 'peers[0].publicKey[1]: must be a 40-character Z85 key (see `entangled keygen`)' },
+    { description: 'a publicKey that is neither a key nor a list', given: withKeys('42'), expect: 'peers[0].publicKey: must be a Z85 key or a list of them' },
+    { description: 'a mapping as publicKey', given: withKeys(`{ key: "${PUB_B}" }`), expect: 'peers[0].publicKey: must be a Z85 key or a list of them' },
+  ];
+  for (const c of rejected) {
+    test(`rejects ${c.description} with exactly: ${c.expect}`, () => {
+      const { dir, file } = writeConfig(c.given);
+      assert.equal(assertConfigError(() => loadSettings(file), [], dir), c.expect);
     });
   }
 });

@@ -7,7 +7,7 @@ import type { Case } from '../helpers/table.js';
 // What a reload may change and what it refuses (CONTRACT.md, "Reload (SIGHUP)").
 
 const file = (name: string, extra: Partial<FileSpec> = {}): FileSpec => ({ name, path: `/etc/app/${name}`, validate: null, onApply: null, ...extra });
-const peer = (name: string, extra: Partial<PeerSpec> = {}): PeerSpec => ({ name, pub: `tcp://10.0.0.2:9877`, rep: `tcp://10.0.0.2:9878`, publicKey: null, ...extra });
+const peer = (name: string, extra: Partial<PeerSpec> = {}): PeerSpec => ({ name, pub: `tcp://10.0.0.2:9877`, rep: `tcp://10.0.0.2:9878`, publicKeys: [], ...extra });
 
 const BASE: Settings = {
   configPath: '/etc/entangled/entangled.yaml',
@@ -53,7 +53,7 @@ const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[
   { description: 'a peer removed', given: { cur: { peers: [peer('beta'), peer('gamma')] }, next: { peers: [peer('beta')] } }, expect: { peers: { removed: ['gamma'] } } },
   { description: 'a peer\'s endpoint changed: its sockets are made anew', given: { next: { peers: [peer('beta', { pub: 'tcp://10.0.0.3:9877' })] } }, expect: { peers: { replaced: ['beta'] } } },
   { description: 'a peer\'s rep endpoint changed', given: { next: { peers: [peer('beta', { rep: 'tcp://10.0.0.3:9878' })] } }, expect: { peers: { replaced: ['beta'] } } },
-  { description: 'a peer\'s key changed', given: { next: { peers: [peer('beta', { publicKey: 'K'.repeat(40) })] } }, expect: { peers: { rekeyed: ['beta'] } } },
+  { description: 'a peer\'s key changed', given: { next: { peers: [peer('beta', { publicKeys: ['K'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] } } },
   // The other keys.
   { description: 'api.token set', given: { next: { api: { ...BASE.api, token: 'secret' } } }, expect: { settings: ['api.token'] } },
   { description: 'reconcile and peerTimeoutMs', given: { next: { reconcile: 'auto', peerTimeoutMs: 5000 } }, expect: { settings: ['reconcile', 'peerTimeoutMs'] } },
