@@ -44,6 +44,8 @@ export class Metrics {
       labelNames: ['peer'],
       registers: [this.registry],
       collect() {
+        // A peer a reload removed has no series any more.
+        this.reset();
         for (const p of state().peers) this.set({ peer: p.name }, p.connected ? 1 : 0);
       },
     });

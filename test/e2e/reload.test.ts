@@ -135,6 +135,9 @@ describe('reload on SIGHUP: peers', () => {
       assert.deepEqual(line.peersRemoved, ['gamma']);
       assert.deepEqual((await n.state()).peers.map((p) => p.name), n === a ? ['beta'] : ['alpha']);
       assert.ok(!(await n.state()).files[0]!.peers.gamma, 'gamma still in the file\'s peers');
+      const metrics = await (await fetch(`${n.api}/metrics`)).text();
+      assert.doesNotMatch(metrics, /entangled_peer_up\{peer="gamma"\}/);
+      assert.match(metrics, /entangled_peer_up\{peer="(alpha|beta)"\} 1/);
     }
     // gamma still lists alpha: its push is a request alpha no longer serves.
     const push = await fetch(`${g.api}/api/1/force`, { method: 'POST', body: JSON.stringify({ peer: 'alpha', direction: 'push' }) });
