@@ -36,6 +36,9 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   th.pc b { display:inline-block; width:.5rem; height:.5rem; border-radius:50%; margin-right:.3rem; background:var(--ok); vertical-align:.05rem; }
   th.pc.down { color:var(--dim); } th.pc.down b { background:var(--bad); }
   td.pc .md5 { display:block; margin-top:.2rem; font-size:.7rem; }
+  td.pc .xfer { margin-top:.3rem; font-size:.7rem; color:var(--dim); white-space:nowrap; }
+  .xfer .bar { display:inline-block; width:4.5rem; height:.45rem; border-radius:999px; background:var(--line); overflow:hidden; vertical-align:middle; margin-right:.3rem; }
+  .xfer .bar i { display:block; height:100%; background:var(--info); }
   td.status .md5 { display:block; margin-top:.25rem; }
   td.pc .badge { font-size:.7rem; padding:.1rem .4rem; }
   button.badge { border:0; cursor:pointer; font-family:inherit; }
@@ -97,11 +100,20 @@ function toast(text) {
   clearTimeout(toast.timer); toast.timer = setTimeout(() => (t.style.display = "none"), 5000);
 }
 function badge(s) { return '<span class="badge s-' + esc(s) + '">' + esc(s) + "</span>"; }
+/** A chunked transfer with a peer under way: a bar, its direction and share done. */
+function transferBar(peer, t) {
+  const pct = t.total > 0 ? Math.min(100, Math.floor((t.bytes * 100) / t.total)) : 100;
+  const mib = (n) => (n / 1048576).toFixed(1);
+  const title = (t.direction === "in" ? "receiving from " : "sending to ") + peer + ": " + mib(t.bytes) + " of " + mib(t.total) + " MiB";
+  return '<div class="xfer" data-direction="' + esc(t.direction) + '" title="' + esc(title) + '"><span class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="' + pct + '"><i style="width:' + pct + '%"></i></span>' +
+    (t.direction === "in" ? "↓ " : "↑ ") + pct + "%</div>";
+}
 
 /**
  * One row per file and one column per peer (a full mesh has up to 9): each cell is that peer's
  * status badge, with its md5 when it differs from this node's; a split-brain badge opens the diff
- * with that peer. A diff shows in a full-width row under its file.
+ * with that peer, and a transfer in chunks under way with that peer adds a progress bar. A diff
+ * shows in a full-width row under its file.
  */
 function render() {
   if (!state) return;
@@ -122,7 +134,8 @@ function render() {
       const b = p.status === "split-brain"
         ? '<button class="badge s-split-brain" data-act="diff" data-i="' + i + '" data-peer="' + esc(n) + '" title="' + esc(title + " · show the diff") + '">split-brain</button>'
         : '<span class="badge s-' + esc(p.status) + '" title="' + esc(title) + '">' + esc(p.status) + "</span>";
-      return '<td class="pc" data-peer="' + esc(n) + '" data-status="' + esc(p.status) + '">' + b + (differs ? '<span class="md5 diff">' + short(p.md5) + "</span>" : "") + "</td>";
+      return '<td class="pc" data-peer="' + esc(n) + '" data-status="' + esc(p.status) + '">' + b + (differs ? '<span class="md5 diff">' + short(p.md5) + "</span>" : "") +
+        (p.transfer ? transferBar(n, p.transfer) : "") + "</td>";
     }).join("");
     const d = diffs.get(f.name);
     return '<tr data-name="' + esc(f.name) + '" data-status="' + esc(f.status) + '"><td class="file"><div>' + esc(f.name) + '</div><div class="path">' + esc(f.path) + "</div>" +

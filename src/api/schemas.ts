@@ -18,6 +18,14 @@ export const PeerSchema = z
   .object({ name: z.string(), connected: z.boolean(), lastSeen: z.string().datetime().nullable() })
   .openapi('Peer');
 
+export const TransferSchema = z
+  .object({
+    direction: z.enum(['in', 'out']).openapi({ description: 'in: this node pulls the peer\'s version; out: the peer pulls this node\'s' }),
+    bytes: z.number().int().openapi({ description: 'Bytes moved so far', example: 123 }),
+    total: z.number().int().openapi({ description: 'The version\'s size', example: 456 }),
+  })
+  .openapi('Transfer', { description: 'A large file moving in chunks; present only while it runs' });
+
 export const FileSchema = z
   .object({
     name: z.string().openapi({ description: 'The cluster-wide name', example: '/etc/app/app.conf' }),
@@ -32,7 +40,7 @@ export const FileSchema = z
     mtime: z.string().datetime().nullable(),
     error: z.string().nullable(),
     peers: z
-      .record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES) }))
+      .record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES), transfer: TransferSchema.optional() }))
       .openapi({ description: 'Every configured peer by name (no limit: a full mesh of 10 nodes lists 9)' }),
   })
   .openapi('File');

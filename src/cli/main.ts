@@ -61,7 +61,8 @@ ${API_OPTS}
   --file PATH      a listed file, by name or absolute path; repeat for several (default: all)
   --peer NAME      the peer (default: the only one)
   --push           the peer takes this node's copy
-Prints each file's result; exit 1 when any failed.
+Prints each file's result; exit 1 when any failed. On a terminal, a large file's transfer shows
+as a progress bar on stderr while it runs.
 `,
   diff: `Usage: entangled diff [--api URL] [--token T] --file NAME [--peer NAME]
 

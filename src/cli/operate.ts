@@ -1,5 +1,6 @@
-import type { DiffReport, ForceReport, NodeState } from '../node/view.js';
+import type { DiffReport, ForceReport, NodeState, PeerFileView } from '../node/view.js';
 import { callApi, type ApiTarget } from './http.js';
+import { followProgress, percent } from './progress.js';
 import { outputWidth, paintStatus, painter, table, textWidth, type Painter } from './render.js';
 
 const short = (m: string | null | undefined) => (m ? m.slice(0, 10) : '-');
@@ -24,7 +25,8 @@ const LEGEND = ['aligned', 'pending', 'split-brain', 'missing', 'unknown'];
  * peer, side by side) when it fits: what a two-node cluster shows. Otherwise, as with a full
  * mesh of up to 10 nodes, a compact one: one column per peer holding a one-character mark, the
  * columns headed by the peers' names or, when even that is too wide, by their numbers in the
- * peer table; then the peers not aligned, grouped by file, status and md5.
+ * peer table; then the peers not aligned, grouped by file, status and md5. A peer whose copy
+ * is moving in chunks shows the share done ("42%"): after its md5, or instead of its mark.
  */
 export function statusLines(state: NodeState, p: Painter, width: number): string[] {
   const peerNames = state.peers.map((x) => x.name);
@@ -38,7 +40,7 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
   const tail = errors.length ? ['', ...errors.map((f) => p.red(`${f.name}: ${f.error}`))] : [];
 
   /** The file table: a column per peer, headed by `header`, each cell `cell` of that peer's view. */
-  const fileTable = (header: (name: string, i: number) => string, cell: (v: { md5: string | null; status: string }) => string) =>
+  const fileTable = (header: (name: string, i: number) => string, cell: (v: PeerFileView) => string) =>
     table([
       ['FILE', 'STATUS', 'MD5', ...peerNames.map(header)].map(p.dim),
       ...state.files.map((f) => [
@@ -51,10 +53,11 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
         }),
       ]),
     ]);
-  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}`);
+  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}${v.transfer ? ` ${p.blue(percent(v.transfer))}` : ''}`);
   if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...tail];
 
-  const matrix = (header: (name: string, i: number) => string) => fileTable(header, (v) => paintStatus(p, v.status, MARK[v.status] ?? '?'));
+  const matrix = (header: (name: string, i: number) => string) =>
+    fileTable(header, (v) => (v.transfer ? p.blue(percent(v.transfer)) : paintStatus(p, v.status, MARK[v.status] ?? '?')));
   let numbered = false;
   let files = matrix((n) => n);
   if (textWidth(files) > width) {
@@ -100,9 +103,18 @@ function notAligned(state: NodeState, p: Painter, width: number): string[] {
   return ['', table(rows)];
 }
 
-/** `entangled force`: prints each file's result; exit 1 when any failed. */
+/**
+ * `entangled force`: prints each file's result; exit 1 when any failed. On a terminal, a large
+ * file's transfer shows as a progress bar on stderr meanwhile (cleared before the results).
+ */
 export async function runForce(target: ApiTarget, body: { files?: string[]; peer?: string; direction: 'pull' | 'push' }): Promise<number> {
-  const report = await callApi<ForceReport>(target, '/api/1/force', { method: 'POST', body, timeoutMs: 60_000 });
+  const bar = process.stderr.isTTY ? followProgress(target, { files: body.files, peer: body.peer }, process.stderr) : null;
+  let report: ForceReport;
+  try {
+    report = await callApi<ForceReport>(target, '/api/1/force', { method: 'POST', body, timeoutMs: 60_000 });
+  } finally {
+    bar?.stop();
+  }
   const p = painter(process.stdout);
   const colour = (r: string) => (r === 'failed' ? p.red(r) : r === 'updated' ? p.green(r) : p.dim(r));
   process.stdout.write(`${report.direction} ${report.direction === 'pull' ? 'from' : 'to'} ${report.peer}\n`);

@@ -6,6 +6,7 @@ import { Journal } from '../io/journal.js';
 import type { Logger } from '../log.js';
 import { HookRunner } from './hooks.js';
 import { Metrics } from './metrics.js';
+import { TransferProgress } from './progress.js';
 import type { NodeState } from './view.js';
 
 /**
@@ -44,11 +45,15 @@ export interface NodeContext {
   readonly clock: Clock;
   /** The heartbeat period: at least four per peerTimeoutMs (follows a reload's peerTimeoutMs). */
   readonly hbMs: number;
+  /** How long a request to a peer waits for its reply. */
+  readonly requestTimeoutMs: number;
   readonly journal: Journal;
   readonly backups: BackupStore;
   readonly hooks: HookRunner;
   readonly metrics: Metrics;
   readonly notify: Notifier;
+  /** Chunked transfers in progress, as facts of the peers' copies. */
+  readonly progress: TransferProgress;
   /** Set once stop() began: no new work starts. */
   stopping: boolean;
 }
@@ -56,6 +61,7 @@ export interface NodeContext {
 export function createContext(settings: Settings, log: Logger, state: () => NodeState, clock: Clock = SYSTEM_CLOCK): NodeContext {
   const journal = new Journal(settings.stateDir, settings.node, log);
   const notify = new Notifier();
+  const requestTimeoutMs = Math.min(Math.max(settings.peerTimeoutMs, 500), 5000);
   // A save makes agreements durable: peers shown pending a moment are now aligned.
   journal.onSaved(() => notify.changed());
   return {
@@ -67,11 +73,14 @@ export function createContext(settings: Settings, log: Logger, state: () => Node
     get hbMs() {
       return Math.max(20, Math.floor(this.settings.peerTimeoutMs / 5));
     },
+    requestTimeoutMs,
     journal,
     backups: new BackupStore(settings.stateDir, settings.backups),
     hooks: new HookRunner(settings, log),
     metrics: new Metrics(state),
     notify,
+    // A receiver asks for the next chunk once it has written the last: twice its request timeout without one, it gave up.
+    progress: new TransferProgress(clock, notify, 2 * requestTimeoutMs),
     stopping: false,
   };
 }

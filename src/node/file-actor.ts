@@ -11,6 +11,7 @@ import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, sta
 import type { Logger } from '../log.js';
 import type { NodeContext } from './context.js';
 import type { Outbox } from './outbox.js';
+import type { TransferFacts } from './progress.js';
 import { SerialQueue } from './serial.js';
 
 /** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
@@ -25,6 +26,8 @@ export interface PeerFacts extends PeerFileFacts {
   publishedAt: number;
   /** The peer session's learn counter when a frame last told us about this copy. */
   learnedAt: number;
+  /** A large version moving in chunks between this node and the peer (owned by TransferProgress); null otherwise. */
+  transfer: TransferFacts | null;
 }
 
 /** A problem with the file, shown in the state until its cause is gone (`link`: a listed symbolic link that reaches no file). */
@@ -51,7 +54,7 @@ export interface Version {
   readonly data: Uint8Array | null;
 }
 
-const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0 });
+const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null });
 
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
 

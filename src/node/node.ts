@@ -146,6 +146,7 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#ctx.stopping = true;
     this.#replier.stopping();
     this.#heartbeat.stop();
+    this.#ctx.progress.stop();
     await this.#watcher.close().catch(() => undefined);
     await Promise.race([this.#files.drain(), delay(DRAIN_MS)]);
     await Promise.race([this.#ctx.journal.flush(), delay(JOURNAL_FLUSH_MS)]);

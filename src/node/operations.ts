@@ -138,7 +138,7 @@ export class Operations implements NodeActions {
     if (remote === null && reply.md5 !== null) {
       const pieces: Uint8Array[] = [];
       try {
-        await this.#transfer.pullChunks(peer, actor.spec.name, reply.md5, reply.size, async (p) => void pieces.push(p));
+        await this.#transfer.pullChunks(peer, actor, reply.md5, reply.size, async (p) => void pieces.push(p));
       } catch (err) {
         throw new EntangledError('PEER_UNREACHABLE', `cannot fetch the peer's copy: ${errorText(err)}`);
       }

@@ -52,8 +52,7 @@ export class PeerSession {
     this.spec = spec;
     this.name = spec.name;
     this.log = ctx.log.child({ peer: spec.name });
-    const requestTimeout = Math.min(Math.max(ctx.settings.peerTimeoutMs, 500), 5000);
-    const sockets = createPeerSockets(spec, this.log, requestTimeout, security);
+    const sockets = createPeerSockets(spec, this.log, ctx.requestTimeoutMs, security);
     this.requester = sockets.requester;
     this.#subscriber = sockets.subscriber;
     this.#updateKeys = sockets.updateKeys;
@@ -147,6 +146,7 @@ export class PeerSession {
     this.connected = true;
     this.epoch = epoch;
     this.agreement.forget(this.#files);
+    this.#ctx.progress.dropPeer(this.#files, this.name);
     this.needsConnectExchange = true;
     this.#ctx.notify.changed();
     void this.exchange.run();
@@ -163,6 +163,7 @@ export class PeerSession {
       else this.log.warn({ silentMs: Math.round(verdict.silentMs) }, 'peer lost');
       this.#ctx.hooks.peerDown(this.name, this.log);
       for (const actor of this.#files) actor.peer(this.name).inFlight = null;
+      this.#ctx.progress.dropPeer(this.#files, this.name);
       this.#ctx.notify.changed();
       return;
     }

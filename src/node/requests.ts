@@ -46,20 +46,31 @@ export class Requests {
       if (!peer) return { v: 1, t: 'error', message: 'unknown peer' };
       return actor.queue.run(() => this.#operations.take(peer, actor, req));
     }
-    if (req.offset !== undefined) return this.#chunk(actor, req.md5!, req.offset);
+    if (req.offset !== undefined) return this.#chunk(actor, req.md5!, req.offset, req.from);
     const snap = await readSnapshot(actor.spec.path, actor.hash);
     return { v: 1, t: 'content', name: actor.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null, size: snap?.size ?? 0 };
   }
 
-  /** One chunk of version `md5`, or an error when this node no longer holds that version. */
-  async #chunk(actor: FileActor, md5: Md5, offset: number): Promise<Reply> {
-    if (actor.local.md5 !== md5 || actor.known !== md5) return { v: 1, t: 'error', message: 'version changed' };
+  /**
+   * One chunk of version `md5` for peer `from`, or an error when this node no longer holds that
+   * version; what was served shows in that peer's state as an outgoing transfer.
+   */
+  async #chunk(actor: FileActor, md5: Md5, offset: number, from: string): Promise<Reply> {
+    const progress = this.#ctx.progress;
+    if (actor.local.md5 !== md5 || actor.known !== md5) {
+      progress.refused(actor, from, md5);
+      return { v: 1, t: 'error', message: 'version changed' };
+    }
     const size = actor.local.size;
     if (offset >= size) return { v: 1, t: 'error', message: 'offset past the end' };
     const want = Math.min(LIMITS.chunk, size - offset);
     const data = await readRange(actor.spec.path, offset, want);
     // A short read means the file changed under us: the receiver's digest check would fail anyway.
-    if (data.length !== want) return { v: 1, t: 'error', message: 'version changed' };
+    if (data.length !== want) {
+      progress.refused(actor, from, md5);
+      return { v: 1, t: 'error', message: 'version changed' };
+    }
+    progress.served(actor, from, md5, offset, want, size);
     return { v: 1, t: 'chunk', name: actor.spec.name, md5, offset, size, data };
   }
 }

@@ -1,9 +1,9 @@
 import { fileStatus, peerStatus } from '../core/status.js';
-import type { Md5, PeerStatus } from '../core/types.js';
+import type { PeerStatus } from '../core/types.js';
 import type { NodeContext } from './context.js';
 import type { FileTable } from './file-table.js';
 import type { PeerTable } from './peer-table.js';
-import type { NodeState } from './view.js';
+import type { NodeState, PeerFileView } from './view.js';
 
 /** The contract's state document, derived afresh from the owners' facts (no status is stored). */
 export class StateView {
@@ -24,13 +24,15 @@ export class StateView {
       lastSeen: s.lastSeenWall === null ? null : new Date(s.lastSeenWall).toISOString(),
     }));
     const files = [...this.#files].map((a) => {
-      const perPeer: Record<string, { md5: Md5 | null; status: PeerStatus }> = {};
+      const perPeer: Record<string, PeerFileView> = {};
       const statuses: PeerStatus[] = [];
       for (const [name, facts] of a.peers) {
         const connected = this.#peers.connected(name);
         const status = peerStatus(a.local.md5, facts, connected, this.#ctx.journal.durable(name, a.spec.name, a.local.md5));
         statuses.push(status);
-        perPeer[name] = { md5: connected || facts.splitBrain ? (facts.md5 ?? null) : null, status };
+        const md5 = connected || facts.splitBrain ? (facts.md5 ?? null) : null;
+        const t = facts.transfer;
+        perPeer[name] = t === null ? { md5, status } : { md5, status, transfer: { direction: t.direction, bytes: t.bytes, total: t.total } };
       }
       const target = a.target;
       return {

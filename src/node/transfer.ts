@@ -94,7 +94,7 @@ export class Transfer {
     try {
       const opts = { precondition, validate, beforeRename, sync };
       if (content instanceof Uint8Array) await atomicWrite(actor.spec.path, content, opts);
-      else await atomicWriteStream(actor.spec.path, (append) => this.pullChunks(content.source, actor.spec.name, md5, content.size, append), opts);
+      else await atomicWriteStream(actor.spec.path, (append) => this.pullChunks(content.source, actor, md5, content.size, append), opts);
     } catch (err) {
       actor.known = before;
       return this.#failed(actor, req, err);
@@ -144,11 +144,21 @@ export class Transfer {
   }
 
   /**
-   * Streams version `md5` of a large file (`name`, `size` bytes) from `source`, chunk by chunk,
+   * Streams version `md5` of the actor's large file (`size` bytes) from `source`, chunk by chunk,
    * checking its digest; throws PullFailed. The request for the next chunk is on its way while
-   * the current one is hashed and written.
+   * the current one is hashed and written. The bytes received so far show in the peer's state.
    */
-  async pullChunks(source: ChunkSource, name: string, md5: Md5, size: number, append: (piece: Uint8Array) => Promise<void>): Promise<void> {
+  async pullChunks(source: ChunkSource, actor: FileActor, md5: Md5, size: number, append: (piece: Uint8Array) => Promise<void>): Promise<void> {
+    const progress = this.#ctx.progress;
+    const shown = progress.begin(actor, source.name, 'in', md5, size);
+    try {
+      await this.#pullChunks(source, actor.spec.name, md5, size, append, (bytes) => progress.advance(actor, source.name, shown, bytes));
+    } finally {
+      progress.end(actor, source.name, shown);
+    }
+  }
+
+  async #pullChunks(source: ChunkSource, name: string, md5: Md5, size: number, append: (piece: Uint8Array) => Promise<void>, received: (bytes: number) => void): Promise<void> {
     const hash = createHash('md5');
     const fetch = (offset: number): Promise<Uint8Array> =>
       source.requester.request({ v: 1, t: 'pull', from: this.#ctx.node, name, md5, offset }).then(
@@ -174,6 +184,7 @@ export class Transfer {
       const written = append(data);
       hash.update(data);
       await written;
+      received(offset);
     }
     if (hash.digest('hex') !== md5) throw new PullFailed('content does not match md5');
   }

@@ -1,5 +1,19 @@
 import type { FileStatus, Md5, PeerStatus, ReconcileMode } from '../core/types.js';
 
+/** A large version moving in chunks to (`out`) or from (`in`) a peer: `bytes` of `total` so far. */
+export interface TransferView {
+  readonly direction: 'in' | 'out';
+  readonly bytes: number;
+  readonly total: number;
+}
+
+/** One peer's copy of a file in the state document; `transfer` only while one runs. */
+export interface PeerFileView {
+  readonly md5: Md5 | null;
+  readonly status: PeerStatus;
+  readonly transfer?: TransferView;
+}
+
 /** The contract's `GET /api/1/state` document. */
 export interface NodeState {
   readonly node: string;
@@ -15,7 +29,7 @@ export interface NodeState {
     size: number | null;
     mtime: string | null;
     error: string | null;
-    peers: Record<string, { md5: Md5 | null; status: PeerStatus }>;
+    peers: Record<string, PeerFileView>;
   }[];
 }
 

@@ -268,7 +268,7 @@ export interface StateDoc {
     size: number | null;
     mtime: string | null;
     error: string | null;
-    peers: Record<string, { md5: string | null; status: string }>;
+    peers: Record<string, { md5: string | null; status: string; transfer?: { direction: 'in' | 'out'; bytes: number; total: number } }>;
   }[];
 }
 
