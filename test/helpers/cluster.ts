@@ -28,16 +28,51 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 }
 
 /**
- * Ports that were free a moment ago. They come from below the kernel's ephemeral range
- * (32768+), so no outgoing connection of a running test can take one in the meantime; each
- * test process walks its own random stretch of 20000-32000 and probes every port by binding.
+ * Ports that were free a moment ago, and reserved for this test process. They come from below
+ * the kernel's ephemeral range (32768+), so no outgoing connection of a running test can take
+ * one in the meantime; each test process walks its own random stretch of 20000-32000, claims a
+ * port with a file in PORT_CLAIMS (so a test process running beside it never hands out the port
+ * of a node this one has stopped and will start again), and probes it by binding.
  */
 let nextPort = 20000 + Math.floor(Math.random() * 11000);
+const PORT_CLAIMS = path.join(tmpdir(), 'entangled-test-ports');
+const claimed: string[] = [];
+
+/** Claims `port` for this process unless a live test process holds it. */
+function claim(port: number): boolean {
+  mkdirSync(PORT_CLAIMS, { recursive: true });
+  const file = path.join(PORT_CLAIMS, String(port));
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: 'wx' });
+      if (claimed.length === 0) process.once('exit', () => claimed.forEach((f) => rmSync(f, { force: true })));
+      claimed.push(file);
+      return true;
+    } catch {
+      let owner = 0;
+      try {
+        owner = Number(readFileSync(file, 'utf8')) || 0;
+      } catch {
+        continue; // Removed meanwhile: try to claim it again.
+      }
+      if (owner === process.pid) return false;
+      try {
+        if (owner > 0) process.kill(owner, 0);
+        return false;
+      } catch {
+        rmSync(file, { force: true });
+      }
+    }
+  }
+  return false;
+}
+
 export async function freePorts(n: number): Promise<number[]> {
   const ports: number[] = [];
   while (ports.length < n) {
     const port = nextPort++;
     if (nextPort >= 32000) nextPort = 20000;
+    if (!claim(port)) continue;
     const free = await new Promise<boolean>((resolve) => {
       const s = createServer();
       s.once('error', () => resolve(false));
