@@ -12,7 +12,7 @@ import { measureChanges } from './measure.js';
 import { CpuWindow } from './proc.js';
 import { runScenario } from './runner.js';
 import type { Outcome, Scenario } from './scenario.js';
-import { round, summarize } from './stats.js';
+import { round, summarize } from '../src/bench/stats.js';
 import { VARIANTS, version, which, type ToolVariant } from './tools.js';
 import type { CompareResult, Options, ScenarioResult } from './types.js';
 

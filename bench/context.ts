@@ -2,7 +2,10 @@
  * What a scenario runs inside: an abort signal (its time budget, or a daemon that died), a stack
  * of clean-ups that always run, and bounded waits that observe the signal.
  */
+import { abortError, sleep } from '../src/bench/measure.js';
 import type { Options } from './types.js';
+
+export { sleep };
 
 export class ScenarioContext {
   readonly #controller = new AbortController();
@@ -53,27 +56,6 @@ export class ScenarioContext {
   progress(msg: string): void {
     process.stderr.write(`[bench] ${this.id}: ${msg}\n`);
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new Error(String(r ?? 'aborted'));
-}
-
-/** Resolves after `ms`; rejects at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError(signal!));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Settles like `promise`, or rejects with "timed out after … waiting for `what`", or with the abort reason. */

@@ -4,7 +4,7 @@
  * `latencyMs` of their 'applied change from peer' log lines (origin's read to peer's apply).
  */
 import type { RunningNode } from '../test/helpers/cluster.js';
-import { histogramQuantile, round, summarize, type Bucket } from './stats.js';
+import { histogramQuantile, round, summarize, type Bucket } from '../src/bench/stats.js';
 import type { DaemonLatency } from './types.js';
 
 const APPLIED = 'applied change from peer';

@@ -20,7 +20,7 @@ import { pack, unpack } from 'msgpackr';
 import { Publisher, Subscriber } from 'zeromq';
 import { FolderWatch } from './arrival.js';
 import { measureChanges } from './measure.js';
-import { summarize } from './stats.js';
+import { summarize } from '../src/bench/stats.js';
 
 const NAME = 'floor.conf';
 

@@ -3,7 +3,7 @@
  * dashed), log-scaled milliseconds across, the share of changes that had arrived up.
  */
 import { fmtBytes } from './scenario.js';
-import { quantile } from './stats.js';
+import { quantile } from '../src/bench/stats.js';
 import type { RunReport } from './types.js';
 
 interface Series {

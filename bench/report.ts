@@ -1,6 +1,7 @@
 /** The run's report: Markdown tables for stdout (and the README), the JSON and plot files. */
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { compactJson } from '../src/bench/format.js';
 import { BUSY_PCT } from './interference.js';
 import { fmt, fmtBytes } from './scenario.js';
 import type { CompareResult, RunReport, ScenarioResult } from './types.js';
@@ -99,8 +100,7 @@ export function writeResults(r: RunReport, svg: string): { json: string; svg: st
   const base = path.join(r.options.outDir, stamp(r.date));
   const files = { json: `${base}.json`, svg: `${base}-latency-cdf.svg` };
   // Arrays of numbers (the samples) on one line each: the file stays readable.
-  const json = JSON.stringify(r, null, 2).replace(/\[\s*(-?[\d.e+-]+(?:,\s*-?[\d.e+-]+)*)\s*\]/g, (_, body: string) => `[${body.replace(/\s+/g, '')}]`);
-  writeFileSync(files.json, `${json}\n`);
+  writeFileSync(files.json, `${compactJson(r)}\n`);
   writeFileSync(files.svg, svg);
   copyFileSync(files.json, path.join(r.options.outDir, 'latest.json'));
   copyFileSync(files.svg, path.join(r.options.outDir, 'latest-latency-cdf.svg'));

@@ -6,7 +6,7 @@
 import { fmtSeconds, ScenarioContext } from './context.js';
 import type { Outcome, Scenario } from './scenario.js';
 import { BUSY_PCT, OtherLoad } from './interference.js';
-import { round } from './stats.js';
+import { round } from '../src/bench/stats.js';
 import type { Options, ScenarioResult } from './types.js';
 
 let current: ScenarioContext | null = null;

@@ -1,6 +1,9 @@
 /** What a scenario is, and the running record it fills in as it goes (kept even when it fails). */
+import { fmt } from '../src/bench/format.js';
 import type { ScenarioContext } from './context.js';
 import type { DaemonLatency, Options, ScenarioResult, Summary } from './types.js';
+
+export { fmt, fmtBytes } from '../src/bench/format.js';
 
 export interface Outcome {
   params: Record<string, number | string>;
@@ -30,24 +33,6 @@ export type Check = [number | null | undefined, (v: number) => boolean];
 export function meets(...checks: Check[]): boolean | null {
   if (checks.some(([v]) => v === null || v === undefined || Number.isNaN(v))) return null;
   return checks.every(([v, ok]) => ok(v!));
-}
-
-/** "1 KiB", "16 MiB", "286.1 MiB". */
-export function fmtBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB'];
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[u]}`;
-}
-
-/** A figure for the table: '-' when unknown, else rounded sensibly. */
-export function fmt(n: number | null | undefined, unit = ''): string {
-  if (n === null || n === undefined || Number.isNaN(n)) return '-';
-  const s = Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
-  return `${s}${unit}`;
 }
 
 /** "alpha 153, beta 123": the peakRssMiB_<node> figures of a scenario, in MiB. */

@@ -1,4 +1,7 @@
 /** The shapes every part of the harness shares: options, scenario results, comparison results. */
+import type { Summary } from '../src/bench/stats.js';
+
+export type { Summary };
 
 export interface Options {
   quick: boolean;
@@ -19,17 +22,6 @@ export interface Options {
   outDir: string;
   /** When set, the daemons run under `node --cpu-prof` and write their profiles here. */
   cpuProfDir: string | null;
-}
-
-/** Quantiles of a set of samples, in milliseconds (nearest rank). */
-export interface Summary {
-  count: number;
-  min: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-  mean: number;
 }
 
 /** The daemons' own latency figure: their Prometheus histogram when /metrics answers, else their log lines. */

@@ -11,7 +11,7 @@ import { until, within, type ScenarioContext } from '../context.js';
 import { DaemonLatencyProbe } from '../daemon-latency.js';
 import { md5 } from '../../test/helpers/cluster.js';
 import { fmt, meets, type Outcome, type Scenario } from '../scenario.js';
-import { round } from '../stats.js';
+import { round } from '../../src/bench/stats.js';
 import { CpuWindow } from '../proc.js';
 
 const SIZE = 1024;

@@ -12,7 +12,7 @@ import { BenchCluster } from '../cluster.js';
 import { within, type ScenarioContext } from '../context.js';
 import { memory } from '../proc.js';
 import { fmt, peakRss, fmtBytes, meets, type Outcome, type Scenario } from '../scenario.js';
-import { round } from '../stats.js';
+import { round } from '../../src/bench/stats.js';
 
 const FILE = 'big.dat';
 const BLOCK = 8 * 1024 * 1024;

@@ -8,7 +8,7 @@ import { BenchCluster } from '../cluster.js';
 import { sleep, type ScenarioContext } from '../context.js';
 import { cpuSeconds, memory, RssSampler } from '../proc.js';
 import { fmt, meets, type Outcome, type Scenario } from '../scenario.js';
-import { round } from '../stats.js';
+import { round } from '../../src/bench/stats.js';
 import { fileNames } from './burst.js';
 
 const SETTLE_MS = 3000;

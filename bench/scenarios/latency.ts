@@ -8,7 +8,7 @@ import { DaemonLatencyProbe } from '../daemon-latency.js';
 import { measureChanges } from '../measure.js';
 import { CpuWindow } from '../proc.js';
 import { fmt, fmtBytes, meets, type Check, type Outcome, type Scenario } from '../scenario.js';
-import { round, summarize } from '../stats.js';
+import { round, summarize } from '../../src/bench/stats.js';
 import type { Options } from '../types.js';
 
 export const FILE = 'bench.dat';

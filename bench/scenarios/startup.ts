@@ -8,7 +8,7 @@ import { BenchCluster, isAligned, state } from '../cluster.js';
 import { until, type ScenarioContext } from '../context.js';
 import { memory } from '../proc.js';
 import { fmt, peakRss, meets, type Outcome, type Scenario } from '../scenario.js';
-import { round } from '../stats.js';
+import { round } from '../../src/bench/stats.js';
 import { fileNames } from './burst.js';
 
 const POLL_MS = 100;

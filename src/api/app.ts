@@ -18,6 +18,7 @@ import {
   DiffQuerySchema,
   DiffSchema,
   ErrorSchema,
+  EventsQuerySchema,
   ForceBodySchema,
   ForceReportSchema,
   HealthSchema,
@@ -178,9 +179,10 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       path: '/api/1/events',
       tags: ['node'],
       summary: 'Server-sent events: `state` on connect, then `file` and `peer` changes',
-      responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' }, 401: errors[401] },
+      request: { query: EventsQuerySchema },
+      responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' }, 400: errors[400], 401: errors[401] },
     }),
-    (c) => stateEvents(c, view) as never,
+    (c) => stateEvents(c, view, c.req.valid('query').settle) as never,
   );
 
   app.openapi(

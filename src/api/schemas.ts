@@ -101,6 +101,16 @@ export const DiffSchema = z
   })
   .openapi('Diff');
 
+export const EventsQuerySchema = z.strictObject({
+  settle: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1000)
+    .optional()
+    .openapi({ description: 'Milliseconds a change waits for others to go out with it (default 20; 0: at once, on the next turn of the event loop)', example: 0 }),
+});
+
 export const BackupsQuerySchema = z.strictObject({
   file: z.string().min(1).openapi({ description: 'A listed file: name or absolute local path', example: 'app.conf' }),
 });

@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 import './env.js';
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { checkConfig, describeSettings } from '../config/preflight.js';
+import { MIN_CONTENT_SIZE } from '../bench/measure.js';
 import { isEntangledError } from '../core/errors.js';
+import { runBench, type BenchOptions } from './bench.js';
 import { DEMO_MAX_NODES, DEMO_MIN_NODES, runDemo } from './demo.js';
 import { ApiError, type ApiTarget } from './http.js';
 import { runKeygen } from './keygen.js';
@@ -25,6 +28,8 @@ Usage:
   entangled demo [--nodes N] [--log-level LEVEL]       N nodes (2-10, default 2) on loopback in a temp folder
   entangled keygen                                     prints a new CURVE key pair
   entangled check  --config FILE                       checks a config as start would, then exits
+  entangled bench  [--api URL] [--token T] --file NAME [--samples N] [--gap MS]
+                   [--peer-api NAME=URL]... [--json FILE]   propagation latency on a running cluster
   entangled --help | --version
   entangled COMMAND --help
 
@@ -79,6 +84,30 @@ ${API_OPTS}
   --file NAME      a listed file, by name or absolute path (required)
   --md5 M          the kept version to put back (default: the newest)
 Exit 1 when no such version is kept.
+`,
+  bench: `Usage: entangled bench [--api URL] [--token T] --file NAME [--samples N] [--gap MS]
+                       [--peer-api NAME=URL]... [--json FILE] [--size BYTES] [--timeout MS]
+
+Measures change propagation on a running cluster. Writes --samples new versions of the listed
+file NAME on the --api node, one at a time, so NAME should be a file kept for probing: its
+content is replaced (in place, like a shell redirection; unique text of --size bytes each
+time). Run it on that node's host. For every peer it times the round trip (from the write until
+the node reports the peer aligned on the new version, on its event stream), and for each peer
+named with --peer-api the one way (until that peer's own API reports the new md5, on its event
+stream). Prints p50/p95/p99/max ms per peer and measure and a histogram; a progress bar on a
+terminal.
+${API_OPTS}
+  --file NAME          the probe file: a listed name or absolute path (required)
+  --samples N          versions written (default 100)
+  --gap MS             pause after a version was confirmed everywhere (default 50)
+  --peer-api NAME=URL  also time the arrival on peer NAME's own API (repeat for several; the
+                       same --token)
+  --json FILE          write every sample and the summaries as JSON
+  --size BYTES         size of each version (default 1024, at least ${MIN_CONTENT_SIZE})
+  --timeout MS         a sample not confirmed within this long is lost (default 5000)
+Exit 0; 1 when a node cannot be reached, the file is not aligned when the bench starts (it never
+measures a split-brain), a peer goes out of reach during it, a sample was lost or the file did
+not end aligned; 2 for bad usage or a file or peer the nodes do not list.
 `,
   keygen: `Usage: entangled keygen
 
@@ -138,6 +167,45 @@ function demoNodes(value: string | undefined): number {
   return n;
 }
 
+/** A whole number from `min` to `max` (inclusive), or `fallback` when the flag is absent. */
+function intFlag(flag: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) throw new UsageError(`--${flag}: "${value}" is not a whole number from ${min} to ${max}`);
+  return n;
+}
+
+function benchOptions(v: { file?: string; samples?: string; gap?: string; size?: string; timeout?: string; 'peer-api'?: string[]; json?: string }, token: string | undefined): BenchOptions {
+  if (!v.file) throw new UsageError('bench needs --file NAME');
+  const peerApis: BenchOptions['peerApis'][number][] = [];
+  for (const raw of v['peer-api'] ?? []) {
+    const m = /^([^=]+)=(.+)$/.exec(raw);
+    if (!m) throw new UsageError(`--peer-api: "${raw}" is not NAME=URL`);
+    const name = m[1]!;
+    const url = m[2]!;
+    if (!/^https?:\/\/[^/]+/.test(url)) throw new UsageError(`--peer-api ${name}: "${url}" is not an http(s) URL`);
+    if (peerApis.some((p) => p.name === name)) throw new UsageError(`--peer-api: ${name} is named twice`);
+    peerApis.push({ name, target: { url, token } });
+  }
+  if (v.json !== undefined) {
+    const dir = path.dirname(path.resolve(v.json));
+    try {
+      accessSync(dir, constants.W_OK);
+    } catch {
+      throw new UsageError(`--json: cannot write a file in ${dir}`);
+    }
+  }
+  return {
+    file: v.file,
+    samples: intFlag('samples', v.samples, 100, 1, 100_000),
+    gapMs: intFlag('gap', v.gap, 50, 0, 600_000),
+    size: intFlag('size', v.size, 1024, MIN_CONTENT_SIZE, 16 * 1024 * 1024),
+    timeoutMs: intFlag('timeout', v.timeout, 5000, 100, 600_000),
+    peerApis,
+    json: v.json,
+  };
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
@@ -183,6 +251,20 @@ async function main(argv: string[]): Promise<number> {
     case 'force': {
       const v = parse(rest, { ...API_OPTIONS, file: { type: 'string', multiple: true }, peer: { type: 'string' }, push: { type: 'boolean' } });
       return runForce(target(v), { files: v.file, peer: v.peer, direction: v.push ? 'push' : 'pull' });
+    }
+    case 'bench': {
+      const v = parse(rest, {
+        ...API_OPTIONS,
+        file: { type: 'string' },
+        samples: { type: 'string' },
+        gap: { type: 'string' },
+        size: { type: 'string' },
+        timeout: { type: 'string' },
+        'peer-api': { type: 'string', multiple: true },
+        json: { type: 'string' },
+      });
+      const t = target(v);
+      return runBench(t, benchOptions(v, t.token));
     }
     case 'keygen': {
       parse(rest, {});

@@ -1,5 +1,18 @@
-/** Quantiles of samples (nearest rank) and of Prometheus histograms (linear within a bucket). */
-import type { Summary } from './types.js';
+/**
+ * Quantiles of samples (nearest rank) and of Prometheus histograms (linear within a bucket).
+ * Shared by `entangled bench` and the harness in bench/.
+ */
+
+/** Quantiles of a set of samples, in milliseconds (nearest rank). */
+export interface Summary {
+  count: number;
+  min: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
 
 /** The nearest-rank quantile of ascending `sorted`: the smallest sample with at least q of them at or below it. */
 export function quantile(sorted: readonly number[], q: number): number {
