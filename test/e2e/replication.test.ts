@@ -35,7 +35,11 @@ describe('replication between two real nodes', () => {
 
   it('bootstraps aligned: every file aligned on both nodes, in the contract shape', async () => {
     for (const node of [a, b]) {
-      const s = await node.state();
+      // Aligned once the agreement found in the connect exchange is in the journal (a few ms: pending until then).
+      const s = await waitFor(`${node.def.name}: every file aligned`, async () => {
+        const st = await node.state();
+        return st.files.every((f) => f.status === 'aligned') ? st : null;
+      }, 5000);
       assert.equal(s.node, node.def.name);
       assert.equal(s.reconcile, 'manual');
       assert.equal(s.peers.length, 1);
