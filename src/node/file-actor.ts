@@ -16,6 +16,12 @@ import { SerialQueue } from './serial.js';
 
 /** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
 const VERIFY_MS = 15;
+/**
+ * Delay of the read that follows our own write of a small file: late enough for the read to be
+ * settled (its ctime older than SETTLED_NS), so the next change's look at the copy and its
+ * precondition cost a stat, not a read and an md5, on that change's path.
+ */
+const SETTLE_MS = 25;
 /** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
 const HISTORY = 32;
 
@@ -167,21 +173,34 @@ export class FileActor {
     setImmediate(() => {
       void this.queue.push(async () => {
         this.#scanQueued = false;
+        // The event of our own rename, the identity still what we wrote: no read now (it would not
+        // be settled); the settling read follows, off the next change's path, and sees any
+        // write made within the same clock tick as ours (same identity, other bytes).
+        const w = this.#written;
+        if (verify && w !== null && this.hash === null && !this.retired && statSig(this.spec.path) === w.sig) {
+          if (!this.#ctx.stopping) this.#scheduleVerify(w.sig, SETTLE_MS);
+          return;
+        }
         const snap = await this.readAndAnnounce();
         // The event of our own rename (the file is exactly what we wrote) needs no second look.
-        const ours = snap && this.#written !== null && snap.sig === this.#written.sig && snap.md5 === this.#written.md5;
-        if (verify && !ours && !this.#ctx.stopping) this.#scheduleVerify(snap?.sig ?? 'absent');
+        const ours = snap && w !== null && snap.sig === w.sig && snap.md5 === w.md5;
+        if (verify && !ours && !this.#ctx.stopping) this.#scheduleVerify(snap?.sig ?? 'absent', VERIFY_MS);
       });
     });
   }
 
-  /** Shortly after an event-driven read, look again, and read again if the identity moved since. */
-  #scheduleVerify(sig: string): void {
+  /**
+   * Shortly after an event-driven read, look again, and read again if the identity moved since;
+   * after our own write (SETTLE_MS), read it once more while its hash is not trusted yet.
+   */
+  #scheduleVerify(sig: string, ms: number): void {
     if (this.#verifyTimer) clearTimeout(this.#verifyTimer);
     this.#verifyTimer = setTimeout(() => {
       this.#verifyTimer = null;
-      if (!this.#ctx.stopping && statSig(this.spec.path) !== sig) this.touch(true);
-    }, VERIFY_MS);
+      if (this.#ctx.stopping) return;
+      if (statSig(this.spec.path) !== sig) this.touch(true);
+      else if (ms === SETTLE_MS && this.hash === null) this.touch(false);
+    }, ms);
   }
 
   /**

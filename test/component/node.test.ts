@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { ChangeFrame, HaveFrame } from '../../src/core/frame.js';
 import { md5, waitFor } from '../helpers/cluster.js';
@@ -105,6 +105,15 @@ describe('a local change', () => {
   });
 });
 
+/** Whether a read of a file written a moment ago moves its atime (relatime, strictatime: yes; noatime: no). */
+async function readsMoveAtime(file: string): Promise<boolean> {
+  writeFileSync(file, 'probe\n');
+  await new Promise((r) => setTimeout(r, 30));
+  readFileSync(file);
+  const st = statSync(file, { bigint: true });
+  return st.atimeNs - st.ctimeNs >= 20_000_000n;
+}
+
 describe('a change from the peer', () => {
   it('naming the node\'s copy as prev is applied: the bytes on disk, a have answering it, aligned, no echo', async (t) => {
     const h = await startNodeWithFakePeer(t);
@@ -124,6 +133,30 @@ describe('a change from the peer', () => {
     // The watcher sees the node's own rename: it must not come back as a change of the node's.
     await beta.waitTicks(3, have.seq);
     assert.equal(beta.frames.slice(since).filter((x) => x.t === 'change').length, 0, 'the applied change echoed back');
+  });
+
+  it('once written, is read again only when that read is settled (ctime 20 ms old), so the next change\'s look is a stat', async (t) => {
+    const h = await startNodeWithFakePeer(t);
+    if (!(await readsMoveAtime(h.file('probe')))) {
+      t.skip('this filesystem does not update atime on a read (noatime): the settling read cannot be seen');
+      return;
+    }
+    const { beta } = h;
+    await h.connect();
+    const theirs = 'v1 from beta, read settled\n';
+    beta.hold('app.conf', theirs);
+    const since = beta.mark();
+    await beta.publish(beta.change('app.conf', md5(V0), theirs));
+    await beta.waitFrame<HaveFrame>('a have answering the change', isHaveRe(md5(theirs)), 3000, since);
+    // relatime: the first read after the rename moves atime past ctime, later reads do not. A
+    // read right at the watcher's event of the rename (not settled) would leave it within ms.
+    const lag = (): number => {
+      const st = statSync(h.file('app.conf'), { bigint: true });
+      return Number(st.atimeNs - st.ctimeNs) / 1e6;
+    };
+    await waitFor('the settling read', () => lag() >= 20, 3000, 5);
+    assert.equal(readFileSync(h.file('app.conf'), 'utf8'), theirs);
+    assert.equal(h.fileState().status, 'aligned');
   });
 
   // `conflict` names the node the sender is in split-brain with, i.e. the receiver (beta), which
