@@ -21,6 +21,9 @@ export const HELP = `npm run bench -- [options]
   --nodes N             nodes in a full mesh on loopback (default 2); node 1 is the origin of every change
   --samples N           samples per latency size (default 200; quick 10)
   --gap MS              pause after a change arrived before the next one (default 50; quick 20)
+  --rounds N            latency sizes up to 1 MiB: alternated rounds of entangled and the bare pipeline
+                        of its stack, the samples split across them (default 3)
+  --no-floor            do not run the bare pipeline (one round of entangled alone)
   --compare LIST        also run the 1 KiB scenario through: ${COMPARE_TOOLS.join(', ')} (when installed)
   --compare-samples N   samples per compared tool (default: --samples)
   --burst-files N       files changed at once in burst1000 (default 1000; quick 200)
@@ -58,6 +61,8 @@ export function parseOptions(argv: string[]): Options | null {
       nodes: { type: 'string' },
       samples: { type: 'string' },
       gap: { type: 'string' },
+      rounds: { type: 'string' },
+      'no-floor': { type: 'boolean', default: false },
       compare: { type: 'string' },
       'compare-samples': { type: 'string' },
       'burst-files': { type: 'string' },
@@ -89,6 +94,8 @@ export function parseOptions(argv: string[]): Options | null {
   if (compare.length > 0 && !scenarios.includes('latency-1k')) scenarios.unshift('latency-1k');
 
   const samples = int('samples', values.samples, quick ? 10 : 200, 1);
+  const rounds = int('rounds', values.rounds, 3, 1);
+  if (rounds > samples) throw new Error(`--rounds ${rounds} is more than --samples ${samples}: every round needs a sample`);
   return {
     quick,
     strict: quick || values.strict === true,
@@ -96,6 +103,8 @@ export function parseOptions(argv: string[]): Options | null {
     scenarios: SCENARIO_IDS.filter((id) => scenarios.includes(id)),
     samples,
     gapMs: int('gap', values.gap, quick ? 20 : 50, 0),
+    rounds,
+    floor: values['no-floor'] !== true,
     compare,
     compareSamples: int('compare-samples', values['compare-samples'], samples, 1),
     burstFiles: int('burst-files', values['burst-files'], quick ? 200 : 1000, 1),

@@ -1,6 +1,6 @@
 /**
  * The latency CDF as a hand-written SVG: one step curve per file size (and per compared tool,
- * dashed), log-scaled milliseconds across, the share of changes that had arrived up.
+ * and the bare pipeline per size, dashed), log-scaled milliseconds across, the share of changes that had arrived up.
  */
 import { fmtBytes } from './scenario.js';
 import { quantile } from '../src/bench/stats.js';
@@ -51,10 +51,13 @@ export function seriesOf(r: RunReport): Series[] {
   const own = r.scenarios
     .filter((s) => s.id.startsWith('latency-'))
     .map((s) => ({ label: `entangled ${fmtBytes(Number(s.params.size ?? 0))}${s.status === 'ok' ? '' : ' (failed)'}`, samples: s.samplesMs ?? [], dashed: false }));
+  const floors = r.scenarios
+    .filter((s) => s.id.startsWith('latency-') && (s.floor?.samplesMs.length ?? 0) > 0)
+    .map((s) => ({ label: `bare pipeline ${fmtBytes(Number(s.params.size ?? 0))}`, samples: s.floor!.samplesMs, dashed: true }));
   const tools = r.compare
     .filter((c) => (c.samplesMs?.length ?? 0) > 0)
     .map((c) => ({ label: `${c.tool} ${shortVariant(c.variant)}${c.status === 'ok' ? '' : ' (failed)'}`, samples: c.samplesMs ?? [], dashed: true }));
-  return [...own, ...tools];
+  return [...own, ...floors, ...tools];
 }
 
 export function renderCdf(r: RunReport): string {

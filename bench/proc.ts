@@ -106,3 +106,54 @@ export class CpuWindow {
     return wallUs > 0 ? Math.round((1000 * (used.user + used.system)) / wallUs) / 10 : 0;
   }
 }
+
+/**
+ * CPU of some processes over several stretches of time (the rounds of one side of an
+ * alternated run), in % of one core over those stretches' wall time together; the bench's own
+ * process too.
+ */
+export class CpuRounds {
+  #used = 0;
+  #bench = 0;
+  #wallS = 0;
+  #lost = false;
+  #open: { t0: number; cpu0: (number | null)[]; bench0: NodeJS.CpuUsage } | null = null;
+
+  constructor(readonly pids: number[]) {}
+
+  start(): void {
+    this.#open = { t0: performance.now(), cpu0: this.pids.map((p) => cpuSeconds(p)), bench0: process.cpuUsage() };
+  }
+
+  /** Ends the stretch started last; returns its figure alone (null when a process is gone). */
+  stop(): number | null {
+    const o = this.#open;
+    if (!o) return null;
+    this.#open = null;
+    const wallS = (performance.now() - o.t0) / 1000;
+    let used = 0;
+    for (const [i, pid] of this.pids.entries()) {
+      const now = cpuSeconds(pid);
+      const then = o.cpu0[i];
+      if (now === null || then === null || then === undefined) {
+        this.#lost = true;
+        return null;
+      }
+      used += now - then;
+    }
+    const bench = process.cpuUsage(o.bench0);
+    this.#used += used;
+    this.#bench += (bench.user + bench.system) / 1e6;
+    this.#wallS += wallS;
+    return wallS > 0 ? Math.round((1000 * used) / wallS) / 10 : null;
+  }
+
+  /** Over every stretch stopped so far; null when none, or when a process was gone at one. */
+  processesPct(): number | null {
+    return this.#lost || this.#wallS === 0 ? null : Math.round((1000 * this.#used) / this.#wallS) / 10;
+  }
+
+  benchPct(): number | null {
+    return this.#wallS === 0 ? null : Math.round((1000 * this.#bench) / this.#wallS) / 10;
+  }
+}

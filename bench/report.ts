@@ -4,7 +4,7 @@ import path from 'node:path';
 import { compactJson } from '../src/bench/format.js';
 import { BUSY_PCT } from './interference.js';
 import { fmt, fmtBytes } from './scenario.js';
-import type { CompareResult, RunReport, ScenarioResult } from './types.js';
+import type { CompareResult, FloorComparison, RunReport, ScenarioResult } from './types.js';
 
 function table(head: string[], rows: string[][]): string {
   const esc = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -30,6 +30,49 @@ function latencyTable(rs: ScenarioResult[]): string {
     return [fmtBytes(Number(r.params.size ?? 0)), String(l?.count ?? 0), fmt(l?.p50), fmt(l?.p95), fmt(l?.p99), fmt(l?.max), own, fmt(r.figures.daemonsCpuPct, '%'), fmt(r.figures.benchCpuPct, '%'), fmt(r.figures.otherCpuPct, '%'), target(r), status(r)];
   });
   return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'bench CPU', 'others CPU', 'target', 'status'], rows);
+}
+
+function floorTarget(f: FloorComparison): string {
+  const t = f.targets;
+  if (!t) return 'none set: n/a';
+  const text = `p50 <= ${t.p50}×, p99 <= ${t.p99}× (median of >= ${t.minRounds} rounds)`;
+  if (f.met === null) return `${text}: n/a`;
+  const p50 = f.entangledP50! <= t.p50 * f.floorP50! ? 'met' : 'missed';
+  const p99 = f.entangledP99! <= t.p99 * f.floorP99! ? 'met' : 'missed';
+  return `${text}: p50 ${p50}, p99 ${p99}`;
+}
+
+/** One row per size: the bare pipeline's p50/p99 and entangled's, each the median of its rounds, and the ratios. */
+function floorTable(rs: ScenarioResult[]): string {
+  const rows = rs.map((r) => {
+    const f = r.floor!;
+    const others = Math.max(...f.perRound.flatMap((p) => [p.entangled.otherCpuPct, p.floor?.otherCpuPct ?? 0]));
+    return [
+      fmtBytes(Number(r.params.size ?? 0)),
+      `${f.perRound.filter((p) => p.floor).length} of ${f.rounds} × ${f.samplesPerRound.join('/')}`,
+      fmt(f.floorP50),
+      fmt(f.floorP99),
+      fmt(f.entangledP50),
+      fmt(f.entangledP99),
+      fmt(f.ratioP50, '×'),
+      fmt(f.ratioP99, '×'),
+      fmt(f.floorCpuPct, '%'),
+      fmt(f.daemonsCpuPct, '%'),
+      fmt(f.perRound.length ? others : null, '%'),
+      r.target ? floorTarget(f) : '-',
+      status(r),
+    ];
+  });
+  return table(['size', 'rounds × samples', 'bare p50 ms', 'bare p99 ms', 'entangled p50 ms', 'entangled p99 ms', 'p50 ratio', 'p99 ratio', 'bare CPU', 'daemons CPU', 'others CPU (worst round)', 'target', 'status'], rows);
+}
+
+/** "- 1 KiB: 1: 1.61 / 4.20 | 1.35 / 3.10 (1.19×; others 2.0% | 3.1%); 2: …": each round's pair. */
+function floorRounds(r: ScenarioResult): string {
+  const f = r.floor!;
+  const pair = (x: { p50: number; p99: number } | null) => (x ? `${fmt(x.p50)} / ${fmt(x.p99)}` : '-');
+  const others = (p: (typeof f.perRound)[number]) => `others ${fmt(p.entangled.otherCpuPct, '%')} | ${fmt(p.floor?.otherCpuPct, '%')}`;
+  const rounds = f.perRound.map((p, i) => `${i + 1}: ${pair(p.entangled)} | ${pair(p.floor)} (${fmt(p.ratioP50, '×')}; ${others(p)})`);
+  return `- ${fmtBytes(Number(r.params.size ?? 0))}: ${rounds.join('; ')}`;
 }
 
 function otherTable(rs: ScenarioResult[]): string {
@@ -75,6 +118,18 @@ export function renderReport(r: RunReport): string {
   const other = r.scenarios.filter((s) => !s.id.startsWith('latency-'));
   if (lat.length) {
     out.push('', "Single change: from the origin's write returning until every peer's copy holds the new bytes (md5)", '', latencyTable(lat));
+  }
+  const floors = lat.filter((s) => s.floor && s.floor.perRound.length > 0);
+  if (floors.length) {
+    out.push(
+      '',
+      "Against the bare pipeline of the same stack (bench/floor-node.ts: chokidar → read + md5 → msgpackr → PUB/SUB → temp, fsync, rename, folder fsync), in alternated rounds (entangled 1, bare 1, entangled 2, …), the same loop and clock; each p50 / p99 is the median of that side's rounds, a ratio is entangled's / the bare pipeline's",
+      '',
+      floorTable(floors),
+      '',
+      'Per round, p50 / p99 ms, entangled | bare (p50 ratio; CPU of other processes during each, % of a core):',
+      ...floors.map(floorRounds),
+    );
   }
   if (other.length) out.push('', 'Throughput, scale and idle cost', '', otherTable(other));
   if (r.compare.length) {

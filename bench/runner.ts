@@ -61,6 +61,7 @@ export async function runScenario(s: Scenario, opts: Options): Promise<ScenarioR
   if (out.samplesMs) result.samplesMs = out.samplesMs;
   if (out.latency) result.latency = out.latency;
   if (out.daemon) result.daemon = out.daemon;
+  if (out.floor) result.floor = out.floor;
   result.summary = s.describe(result);
   // Quick runs use small sizes and counts: the targets do not apply to them.
   if (s.target && !opts.quick) result.target = s.target(result);

@@ -13,6 +13,10 @@ export interface Options {
   gapMs: number;
   compare: string[];
   compareSamples: number;
+  /** Alternated rounds of entangled and the bare pipeline per latency size (the samples split across them). */
+  rounds: number;
+  /** Run the bare pipeline beside entangled in the latency scenarios (off: --no-floor). */
+  floor: boolean;
   burstFiles: number;
   startupFiles: number;
   bigBytes: number;
@@ -54,11 +58,57 @@ export interface ScenarioResult {
   latency?: Summary;
   /** The daemons' own figures, one per source that answered (metrics first). */
   daemon?: DaemonLatency[];
+  /** The latency scenarios' comparison with the bare pipeline, run in alternated rounds. */
+  floor?: FloorComparison;
   /** The issue's target for this scenario and whether this run met it (null: not measured). */
   target?: { text: string; met: boolean | null };
   /** The key figures in one line, as the table shows them. */
   summary: string;
   notes: string[];
+}
+
+/** One round of one pipeline: its counted samples and the CPU meanwhile. */
+export interface RoundFigures {
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  /** CPU of its processes (entangled's daemons, or the bare pipeline's two) over the round, % of one core. */
+  cpuPct: number | null;
+  /** CPU of everything outside the bench's process tree over the round, % of one core. */
+  otherCpuPct: number;
+}
+
+/**
+ * entangled against the bare pipeline of its stack (bench/floor-node.ts), one size: rounds
+ * alternated (entangled 1, floor 1, entangled 2, …), the same loop and clock; each side's p50
+ * and p99 is the median of its rounds' figures, and the ratios are entangled's over the floor's.
+ */
+export interface FloorComparison {
+  /** How the bare pipeline ran. */
+  what: string;
+  rounds: number;
+  /** Counted samples per round (the same for both), warm-up changes only before round 1. */
+  samplesPerRound: number[];
+  /** Each pair in the order they ran; a round that did not finish is missing. */
+  perRound: { entangled: RoundFigures; floor: RoundFigures | null; ratioP50: number | null; ratioP99: number | null }[];
+  floorP50: number | null;
+  floorP99: number | null;
+  entangledP50: number | null;
+  entangledP99: number | null;
+  /** entangledP50 / floorP50 and entangledP99 / floorP99: 1 is the floor's speed. */
+  ratioP50: number | null;
+  ratioP99: number | null;
+  /** The issue's ceilings for the ratios, and the least rounds they are judged on; null for a size it sets none for. */
+  targets: { p50: number; p99: number; minRounds: number } | null;
+  /** Whether both ratios are within them; null when not judged (quick run, too few rounds, a round missing). */
+  met: boolean | null;
+  /** Every counted sample of the bare pipeline (ms), for the CDF. */
+  samplesMs: number[];
+  /** CPU over all rounds of each side, % of one core. */
+  floorCpuPct: number | null;
+  daemonsCpuPct: number | null;
 }
 
 export interface CompareResult {
