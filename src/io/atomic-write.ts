@@ -217,6 +217,9 @@ function unlinkQuietly(p: string): void {
   }
 }
 
+/** How much a streamed write appends between two of its background fdatasyncs. */
+const FLUSH_BYTES = 64 * 1024 * 1024;
+
 /**
  * Like atomicWrite, for content that arrives in pieces: `fill` receives a writer that appends
  * to the temp file (and may throw to abandon it, e.g. on a digest mismatch); then fsync, the
@@ -230,8 +233,13 @@ export async function atomicWriteStream(
   const target = writeTargetOf(listed);
   const { tmp, keep, create } = newTemp(target);
   const fh = await open(tmp, 'wx', create.mode);
+  // Write-back as it goes: every FLUSH_BYTES an fdatasync starts in the thread pool (one at a
+  // time, not awaited) while the next pieces are written, so the final fsync finds little left.
+  let flushing: Promise<void> | null = null;
+  let flushFailed: unknown = null;
   try {
     let pos = 0;
+    let flushedAt = 0;
     await fill(async (piece) => {
       let off = 0;
       while (off < piece.length) {
@@ -239,10 +247,21 @@ export async function atomicWriteStream(
         off += bytesWritten;
         pos += bytesWritten;
       }
+      if (flushFailed !== null) throw flushFailed;
+      if (flushing === null && pos - flushedAt >= FLUSH_BYTES) {
+        flushedAt = pos;
+        flushing = fh.datasync().then(
+          () => void (flushing = null),
+          (err: unknown) => void ((flushFailed = err), (flushing = null)),
+        );
+      }
     });
+    await flushing;
+    if (flushFailed !== null) throw flushFailed;
     keepOwnership(fh.fd, keep, create);
     await fh.sync();
   } catch (err) {
+    await flushing;
     unlinkQuietly(tmp);
     throw err;
   } finally {

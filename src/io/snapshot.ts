@@ -129,13 +129,20 @@ async function streamSnapshot(file: string, cache?: HashCache | null): Promise<S
     const mtimeMs = Number(st.mtimeMs);
     if (cache && cache.sig === sig) return { md5: cache.md5, size: Number(st.size), mtimeMs, data: null, sig, settled: false };
     const hash = createHash('md5');
-    const buf = Buffer.allocUnsafe(STREAM_CHUNK);
+    // Read-ahead: the next piece is read in the thread pool while this thread hashes the last
+    // one (two buffers, used in turn for the whole file).
+    const bufs = [Buffer.allocUnsafe(STREAM_CHUNK), Buffer.allocUnsafe(STREAM_CHUNK)];
     let size = 0;
+    let turn = 0;
+    let reading = fh.read(bufs[0]!, 0, STREAM_CHUNK, 0);
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, size);
+      const { bytesRead } = await reading;
       if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
+      const piece = bufs[turn]!.subarray(0, bytesRead);
       size += bytesRead;
+      turn ^= 1;
+      reading = fh.read(bufs[turn]!, 0, STREAM_CHUNK, size);
+      hash.update(piece);
     }
     // The identity after reading: a write during the read changes ctime, so the next look re-hashes.
     const after = await fh.stat({ bigint: true });
@@ -155,16 +162,21 @@ export function cachedMd5(file: string, cache: HashCache | null | undefined): Md
 
 /** Reads `length` bytes at `offset` (fewer at the end of the file). */
 export async function readRange(file: string, offset: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  return buf.subarray(0, await readRangeInto(file, offset, buf));
+}
+
+/** Fills `buf` with the bytes at `offset`; returns how many there were (fewer at the end of the file). */
+export async function readRangeInto(file: string, offset: number, buf: Uint8Array): Promise<number> {
   const fh = await open(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(length);
     let got = 0;
-    while (got < length) {
-      const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    while (got < buf.length) {
+      const { bytesRead } = await fh.read(buf, got, buf.length - got, offset + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return buf.subarray(0, got);
+    return got;
   } finally {
     await fh.close();
   }

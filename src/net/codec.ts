@@ -5,6 +5,7 @@ import {
   checkReply,
   checkRequest,
   type Checked,
+  type ChunkReply,
   type Frame,
   type Reply,
   type Request,
@@ -21,6 +22,38 @@ export const MAX_MESSAGE_BYTES = LIMITS.chunk + 64 * 1024;
 
 export function encode(value: Frame | Request | Reply): Buffer {
   return packr.pack(value);
+}
+
+/** A reply already encoded (a chunk whose bytes were read straight into its message). */
+export class EncodedReply {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** The msgpack key `data` (fixstr 4) and a bin 32 header of `length` bytes. */
+const DATA_KEY = Buffer.from([0xa4, 0x64, 0x61, 0x74, 0x61]);
+const BIN32 = 0xc6;
+const FIXMAP = 0x80;
+const MAP16 = 0xde;
+
+/**
+ * A chunk reply (`ChunkReply` with its `data` last) as one message with room for `length`
+ * bytes of content: `data` is that room, to be filled in place (a file read lands in the
+ * message itself: no second buffer, no copy). Decodes like `encode` of the same reply.
+ */
+export function chunkReplyBuffer(fields: Omit<ChunkReply, 'data'>, length: number): { reply: EncodedReply; data: Buffer } {
+  const head = packr.pack({ v: fields.v, t: fields.t, name: fields.name, md5: fields.md5, offset: fields.offset, size: fields.size });
+  const at = head.length + DATA_KEY.length + 5;
+  const bytes = Buffer.allocUnsafe(at + length);
+  head.copy(bytes, 0);
+  // The map's count (a fixmap's first byte, or a map 16's two after it: msgpackr writes the
+  // latter) says six keys; one more follows.
+  if (head[0] === (FIXMAP | 6)) bytes[0] = FIXMAP | 7;
+  else if (head[0] === MAP16 && head.readUInt16BE(1) === 6) bytes.writeUInt16BE(7, 1);
+  else throw new Error('unexpected chunk reply header');
+  DATA_KEY.copy(bytes, head.length);
+  bytes[head.length + DATA_KEY.length] = BIN32;
+  bytes.writeUInt32BE(length, head.length + DATA_KEY.length + 1);
+  return { reply: new EncodedReply(bytes), data: bytes.subarray(at) };
 }
 
 function unpack(bytes: Uint8Array): Checked<unknown> {

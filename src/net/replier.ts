@@ -1,10 +1,11 @@
 import { Router } from 'zeromq';
 import type { Reply, Request } from '../core/frame.js';
-import { decodeRequest, encode, MAX_MESSAGE_BYTES } from './codec.js';
+import { decodeRequest, encode, EncodedReply, MAX_MESSAGE_BYTES } from './codec.js';
 import { watchHandshakes, type ServerSecurity } from './curve.js';
 import { SendQueue } from './send-queue.js';
 
-export type RequestHandler = (req: Request) => Promise<Reply>;
+/** A handler's reply: to be encoded, or already encoded (a chunk read straight into its message). */
+export type RequestHandler = (req: Request) => Promise<Reply | EncodedReply>;
 
 /** A request refused before its handler: malformed, or (over CURVE) not signed by the node it names. */
 export type Rejection = 'malformed' | 'impostor';
@@ -137,7 +138,7 @@ export class RequestReplier {
     });
   }
 
-  async #run(handle: RequestHandler, req: Request): Promise<Reply> {
+  async #run(handle: RequestHandler, req: Request): Promise<Reply | EncodedReply> {
     try {
       return await handle(req);
     } catch (err) {
@@ -145,11 +146,11 @@ export class RequestReplier {
     }
   }
 
-  #send(envelope: Buffer[], reply: Reply): void {
+  #send(envelope: Buffer[], reply: Reply | EncodedReply): void {
     if (this.#closed) return;
     let bytes: Buffer;
     try {
-      bytes = encode(reply);
+      bytes = reply instanceof EncodedReply ? reply.bytes : encode(reply);
     } catch (err) {
       bytes = encode({ v: 1, t: 'error', message: `cannot encode the reply: ${err instanceof Error ? err.message : String(err)}` });
     }

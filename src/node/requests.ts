@@ -1,6 +1,7 @@
 import { LIMITS, type Reply, type Request } from '../core/frame.js';
 import type { Md5 } from '../core/types.js';
-import { readRange, readSnapshot } from '../io/snapshot.js';
+import { readRangeInto, readSnapshot } from '../io/snapshot.js';
+import { chunkReplyBuffer, type EncodedReply } from '../net/codec.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
 import type { FileTable } from './file-table.js';
@@ -8,6 +9,14 @@ import { STOPPING_MESSAGE } from '../net/replier.js';
 import type { Heartbeat } from './heartbeat.js';
 import type { Operations } from './operations.js';
 import type { PeerTable } from './peer-table.js';
+
+/** A chunk read ahead for a peer's transfer: the one it will ask for next, read into its reply message. */
+interface ReadAhead {
+  readonly md5: Md5;
+  readonly offset: number;
+  readonly ready: Promise<{ reply: EncodedReply; got: number }>;
+  readonly timer: NodeJS.Timeout;
+}
 
 /**
  * Answers the peers' requests on REP: digests (which also tell us the requester is alive),
@@ -20,6 +29,8 @@ export class Requests {
   readonly #peers: PeerTable;
   readonly #operations: Operations;
   readonly #heartbeat: Heartbeat;
+  /** Per peer and file, the next chunk of a transfer under way (at most one each; dropped unasked after a request timeout). */
+  readonly #ahead = new Map<string, ReadAhead>();
 
   constructor(ctx: NodeContext, files: FileTable, peers: PeerTable, operations: Operations, heartbeat: Heartbeat) {
     this.#ctx = ctx;
@@ -29,7 +40,7 @@ export class Requests {
     this.#heartbeat = heartbeat;
   }
 
-  async answer(req: Request): Promise<Reply> {
+  async answer(req: Request): Promise<Reply | EncodedReply> {
     if (this.#ctx.stopping) return { v: 1, t: 'error', message: STOPPING_MESSAGE };
     this.#heartbeat.catchUp();
     const peer = this.#peers.get(req.from);
@@ -53,10 +64,19 @@ export class Requests {
 
   /**
    * One chunk of version `md5` for peer `from`, or an error when this node no longer holds that
-   * version; what was served shows in that peer's state as an outgoing transfer.
+   * version; what was served shows in that peer's state as an outgoing transfer. The file is
+   * read straight into the reply's message, and the next chunk is read ahead while this one
+   * travels and is written (the receiver asks for it as soon as this one arrives); a chunk
+   * read ahead and not asked for within a request timeout is dropped.
    */
-  async #chunk(actor: FileActor, md5: Md5, offset: number, from: string): Promise<Reply> {
+  async #chunk(actor: FileActor, md5: Md5, offset: number, from: string): Promise<Reply | EncodedReply> {
     const progress = this.#ctx.progress;
+    const key = `${from}\0${actor.spec.name}`;
+    const ahead = this.#ahead.get(key);
+    if (ahead) {
+      clearTimeout(ahead.timer);
+      this.#ahead.delete(key);
+    }
     if (actor.local.md5 !== md5 || actor.known !== md5) {
       progress.refused(actor, from, md5);
       return { v: 1, t: 'error', message: 'version changed' };
@@ -64,13 +84,27 @@ export class Requests {
     const size = actor.local.size;
     if (offset >= size) return { v: 1, t: 'error', message: 'offset past the end' };
     const want = Math.min(LIMITS.chunk, size - offset);
-    const data = await readRange(actor.spec.path, offset, want);
+    const read = ahead && ahead.md5 === md5 && ahead.offset === offset ? ahead.ready : this.#read(actor, md5, offset, want, size);
+    const { reply, got } = await read;
     // A short read means the file changed under us: the receiver's digest check would fail anyway.
-    if (data.length !== want) {
+    if (got !== want) {
       progress.refused(actor, from, md5);
       return { v: 1, t: 'error', message: 'version changed' };
     }
+    const next = offset + want;
+    if (next < size && !this.#ctx.stopping && actor.local.md5 === md5) {
+      const ready = this.#read(actor, md5, next, Math.min(LIMITS.chunk, size - next), size);
+      // Not asked for (the receiver gave up): an error reading ahead is nobody's.
+      ready.catch(() => undefined);
+      const timer = setTimeout(() => this.#ahead.delete(key), this.#ctx.requestTimeoutMs).unref();
+      this.#ahead.set(key, { md5, offset: next, ready, timer });
+    }
     progress.served(actor, from, md5, offset, want, size);
-    return { v: 1, t: 'chunk', name: actor.spec.name, md5, offset, size, data };
+    return reply;
+  }
+
+  async #read(actor: FileActor, md5: Md5, offset: number, want: number, size: number): Promise<{ reply: EncodedReply; got: number }> {
+    const { reply, data } = chunkReplyBuffer({ v: 1, t: 'chunk', name: actor.spec.name, md5, offset, size }, want);
+    return { reply, got: await readRangeInto(actor.spec.path, offset, data) };
   }
 }
