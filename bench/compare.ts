@@ -1,19 +1,20 @@
 /**
  * --compare: the 1 KiB single-change measurement (the same code as entangled's) through other
- * tools, each variant in its own temp folders (A → B), started by the bench and stopped by PID,
- * within the same time budget rules as a scenario. A tool that is not installed is reported missing.
+ * tools, each variant in its own temp folders (A → B), started by the bench and stopped by its
+ * processes' group ids, within the same time budget rules as a scenario. A tool that is not
+ * installed (or cannot run here, its preflight says why) is reported missing, never measured by
+ * anything else.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sleep, within, type ScenarioContext } from './context.js';
+import type { ScenarioContext } from './context.js';
 import { measureChanges } from './measure.js';
 import { CpuWindow } from './proc.js';
 import { runScenario } from './runner.js';
 import type { Outcome, Scenario } from './scenario.js';
 import { round, summarize } from '../src/bench/stats.js';
-import { VARIANTS, version, which, type ToolVariant } from './tools.js';
+import { DEBIAN_PACKAGE, VARIANTS, version, which, type ToolVariant } from './tools.js';
 import type { CompareResult, Options, ScenarioResult } from './types.js';
 
 const FILE = 'bench.dat';
@@ -21,47 +22,11 @@ const SIZE = 1024;
 const WARMUP = 3;
 const PER_SAMPLE_MS = 15_000;
 
-function tail(file: string, chars = 300): string {
-  try {
-    return readFileSync(file, 'utf8').slice(-chars).replace(/\s+/g, ' ').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** Starts the tool with its output in a log file; registers stopping it by its PID (TERM, then KILL). */
-function startTool(ctx: ScenarioContext, v: ToolVariant, binPath: string, root: string, a: string, b: string): number {
-  const { args, env, files } = v.command(root, a, b);
-  for (const [file, text] of Object.entries(files)) writeFileSync(file, text);
-  const log = path.join(root, 'tool-output.log');
-  const fd = openSync(log, 'w');
-  const proc = spawn(binPath, args, { stdio: ['ignore', fd, fd], env: { ...process.env, ...env } });
-  closeSync(fd);
-  let exited = false;
-  let stopping = false;
-  const gone = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.once('exit', (code, signal) => {
-    exited = true;
-    if (!stopping) ctx.fail(new Error(`${v.tool} exited (${signal ?? `code ${code}`}) during the run; its output ends: ${tail(log)}`));
-  });
-  proc.once('error', (err) => ctx.fail(new Error(`${v.tool} could not start: ${err.message}`)));
-  ctx.defer(async () => {
-    stopping = true;
-    if (exited || proc.pid === undefined) return;
-    process.kill(proc.pid, 'SIGTERM');
-    await within(`${v.tool} to stop`, gone, 3000).catch(() => {
-      if (!exited) process.kill(proc.pid!, 'SIGKILL');
-      return gone;
-    });
-  });
-  ctx.diagnose(() => `${v.tool}'s output ends: ${tail(log)}`);
-  return proc.pid ?? -1;
-}
-
-function toolScenario(v: ToolVariant, binPath: string): Scenario {
+function toolScenario(v: ToolVariant, bins: Map<string, string>): Scenario {
   return {
     id: `compare ${v.tool} (${v.variant})`,
     title: `1 KiB single change through ${v.tool}`,
+    // 60 s for a start-up and its wait until ready (syncthing's two instances connecting and idle).
     budgetMs: (o) => 60_000 + (o.compareSamples + WARMUP) * (Math.max(o.gapMs, v.minGapMs) + v.jitterMs + 3000),
     async run(ctx: ScenarioContext, out: Outcome) {
       const root = mkdtempSync(path.join(tmpdir(), `entangled-bench-${v.tool}-`));
@@ -71,8 +36,8 @@ function toolScenario(v: ToolVariant, binPath: string): Scenario {
         mkdirSync(d);
         writeFileSync(path.join(d, FILE), 'x'.repeat(SIZE));
       }
-      const pid = startTool(ctx, v, binPath, root, a, b);
-      await sleep(v.settleMs, ctx.signal);
+      ctx.progress(`starting ${v.tool}`);
+      const pids = await v.start({ ctx, root, a, b, bin: (name) => bins.get(name)! });
       const samples: number[] = [];
       out.samplesMs = samples;
       const gapMs = Math.max(ctx.opts.gapMs, v.minGapMs);
@@ -91,7 +56,7 @@ function toolScenario(v: ToolVariant, binPath: string): Scenario {
           perSampleMs: PER_SAMPLE_MS,
           signal: ctx.signal,
           afterWarmup: async () => {
-            counted.cpu = new CpuWindow([pid], true);
+            counted.cpu = new CpuWindow(pids, 'tree');
           },
           onSample: (ms) => {
             samples.push(round(ms));
@@ -110,21 +75,34 @@ function ratio(a: number | undefined, b: number | undefined): number | null {
   return a !== undefined && b !== undefined && b > 0 ? round(a / b, 2) : null;
 }
 
-export async function compareTools(opts: Options, entangled: ScenarioResult | undefined): Promise<CompareResult[]> {
+/** "not installed: csync2, inotifywait (not on PATH; apt-get install csync2 inotify-tools)". */
+function notInstalled(absent: string[]): string {
+  return `not installed: ${absent.join(', ')} (not on PATH; apt-get install ${absent.map((b) => DEBIAN_PACKAGE[b] ?? b).join(' ')})`;
+}
+
+/** Runs every variant of the `opts.compare` tools in order; none starts once `stopped()` (Ctrl-C). */
+export async function compareTools(opts: Options, entangled: ScenarioResult | undefined, stopped: () => boolean = () => false): Promise<CompareResult[]> {
   const results: CompareResult[] = [];
   for (const tool of opts.compare) {
     const binPath = which(tool);
     const ver = binPath ? version(tool, binPath) : null;
     for (const v of VARIANTS[tool] ?? []) {
+      if (stopped()) return results;
       const base = { tool, variant: v.variant, command: v.shown, version: ver, notes: [], cpuPct: null, otherCpuPct: null, ratioP50: null, ratioP95: null };
-      const absent = [v.binary, ...v.needs].filter((b) => which(b) === null);
-      if (!binPath || absent.length > 0) {
-        const reason = `not installed: ${absent.join(', ')} (not on PATH; Debian package${absent.length > 1 ? 's' : ''} ${absent.join(', ')})`;
+      const programs = [v.binary, ...v.needs];
+      const bins = new Map<string, string>();
+      for (const b of programs) {
+        const found = which(b);
+        if (found) bins.set(b, found);
+      }
+      const absent = programs.filter((b) => !bins.has(b));
+      const reason = absent.length > 0 ? notInstalled(absent) : ((await v.preflight?.()) ?? null);
+      if (reason !== null) {
         results.push({ ...base, status: 'missing', reason });
         process.stderr.write(`[bench] compare: ${tool} (${v.variant}) ${reason}; reported as missing\n`);
         continue;
       }
-      const r = await runScenario(toolScenario(v, binPath), opts);
+      const r = await runScenario(toolScenario(v, bins), opts);
       const c: CompareResult = { ...base, status: r.status === 'ok' ? 'ok' : 'failed', reason: r.reason, notes: r.notes, cpuPct: r.figures.cpuPct ?? null, otherCpuPct: r.figures.otherCpuPct ?? null };
       if (r.samplesMs) c.samplesMs = r.samplesMs;
       if (r.latency) c.latency = r.latency;

@@ -11,7 +11,7 @@ export const LATENCY_SIZES: Record<string, number> = {
   'latency-16m': 16 * 1024 * 1024,
 };
 export const SCENARIO_IDS = [...Object.keys(LATENCY_SIZES), 'burst1000', 'startup10k', 'gib', 'idle'] as const;
-export const COMPARE_TOOLS = ['lsyncd', 'unison'] as const;
+export const COMPARE_TOOLS = ['lsyncd', 'unison', 'syncthing', 'csync2'] as const;
 const ALIASES: Record<string, string[]> = { latency: Object.keys(LATENCY_SIZES), all: [...SCENARIO_IDS] };
 
 export const HELP = `npm run bench -- [options]

@@ -1,6 +1,6 @@
 /** A process's CPU time and memory as Linux reports them in /proc/<pid>. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond: number | null = null;
 export function clockTicks(): number {
@@ -31,6 +31,40 @@ export function cpuSeconds(pid: number, children = false): number | null {
   // fields[0] is field 3 (state): utime is field 14, stime 15, cutime 16, cstime 17.
   const ticks = n(11) + n(12) + (children ? n(13) + n(14) : 0);
   return ticks / clockTicks();
+}
+
+/**
+ * CPU seconds used by `root` and every live descendant, each with its reaped children: a child
+ * that exits and is waited for moves from the sum of its own into its parent's, so the sum is
+ * steady. Null when `root` is gone. A child reaped without a wait (its parent ignores SIGCHLD, as
+ * csync2's daemon does) takes its time with it.
+ */
+export function treeCpuSeconds(root: number): number | null {
+  const own = cpuSeconds(root, true);
+  if (own === null) return null;
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const ppid = Number(text.slice(text.lastIndexOf(')') + 2).split(' ')[1]);
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+  }
+  let sum = own;
+  const todo = [...(children.get(root) ?? [])];
+  const seen = new Set([root]);
+  while (todo.length > 0) {
+    const pid = todo.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    sum += cpuSeconds(pid, true) ?? 0;
+    todo.push(...(children.get(pid) ?? []));
+  }
+  return sum;
 }
 
 /** VmRSS (now) and VmHWM (peak resident set since start) in MiB; null when the process is gone. */
@@ -73,7 +107,8 @@ export class RssSampler {
 
 /**
  * CPU used over a stretch of time, in % of one core: by some processes together (their reaped
- * children too when `children`), and by the bench's own process.
+ * children too when `children`; with 'tree', their whole process trees), and by the bench's own
+ * process.
  */
 export class CpuWindow {
   readonly #t0 = performance.now();
@@ -82,9 +117,13 @@ export class CpuWindow {
 
   constructor(
     readonly pids: number[],
-    readonly children = false,
+    readonly children: boolean | 'tree' = false,
   ) {
-    this.#cpu0 = pids.map((p) => cpuSeconds(p, children));
+    this.#cpu0 = pids.map((p) => this.#seconds(p));
+  }
+
+  #seconds(pid: number): number | null {
+    return this.children === 'tree' ? treeCpuSeconds(pid) : cpuSeconds(pid, this.children);
   }
 
   /** null when a process is gone (its CPU time with it). */
@@ -92,7 +131,7 @@ export class CpuWindow {
     const wallS = (performance.now() - this.#t0) / 1000;
     let used = 0;
     for (const [i, pid] of this.pids.entries()) {
-      const now = cpuSeconds(pid, this.children);
+      const now = this.#seconds(pid);
       const then = this.#cpu0[i];
       if (now === null || then === null || then === undefined) return null;
       used += now - then;

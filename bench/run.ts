@@ -45,7 +45,7 @@ async function main(): Promise<number> {
     report.scenarios.push(await runScenario(SCENARIOS.get(id)!, opts));
   }
   if (opts.compare.length > 0 && !interrupted) {
-    report.compare = await compareTools(opts, report.scenarios.find((s) => s.id === 'latency-1k'));
+    report.compare = await compareTools(opts, report.scenarios.find((s) => s.id === 'latency-1k'), () => interrupted);
   }
   report.totalMs = Math.round(performance.now() - started);
   report.load.end = loadAvg();
