@@ -24,8 +24,8 @@ const FLOOR_START_MS = 30_000;
 /** The targets (2-core machine, loopback): p50 and optionally p99, in ms. */
 const TARGETS: Record<number, { p50: number; p99?: number }> = {
   [1024]: { p50: 1.5, p99: 5 },
-  [64 * 1024]: { p50: 2.5 },
-  [1024 * 1024]: { p50: 12 },
+  [64 * 1024]: { p50: 2.2 },
+  [1024 * 1024]: { p50: 10 },
 };
 
 /** How long one change may take before the scenario is failed: 10 s, plus 0.5 s per MB. */

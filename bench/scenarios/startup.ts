@@ -70,7 +70,7 @@ export const startup: Scenario = {
     return `${r.params.files} files: all aligned on every node ${fmt(f.alignedMs)} ms after spawn (state polled every ${r.params.pollMs} ms); peak RSS MiB: ${rss || '-'}`;
   },
   target(r) {
-    const met = r.status === 'ok' ? meets([r.figures.alignedMs, (v) => v <= 3000], [r.figures.maxPeakRssMiB, (v) => v <= 200]) : false;
-    return { text: 'aligned <= 3 s, peak RSS <= 200 MiB per node', met };
+    const met = r.status === 'ok' ? meets([r.figures.alignedMs, (v) => v <= 2000], [r.figures.maxPeakRssMiB, (v) => v <= 200]) : false;
+    return { text: 'aligned <= 2 s, peak RSS <= 200 MiB per node', met };
   },
 };
