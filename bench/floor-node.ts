@@ -23,7 +23,7 @@
  * the origin pings every 20 ms until stdin says `quiet` (PUB drops what it sends before the
  * subscription is in). Exits when stdin closes, so it never outlives the bench.
  */
-import { FSWatcher, type ChokidarOptions } from 'chokidar';
+import { FSWatcher } from 'chokidar';
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
@@ -31,21 +31,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Packr } from 'msgpackr';
 import { Publisher, Subscriber } from 'zeromq';
+import { WATCH_OPTIONS } from '../src/io/watcher.js';
+import { PACK_OPTIONS } from '../src/net/codec.js';
+import { PUBLISHER_OPTIONS } from '../src/net/publisher.js';
+import { SUBSCRIBER_OPTIONS } from '../src/net/subscriber.js';
 
-/** src/io/watcher.ts's COMMON options. */
-const WATCH: ChokidarOptions = {
-  persistent: true,
-  ignoreInitial: true,
-  usePolling: false,
-  atomic: false,
-  alwaysStat: false,
-  awaitWriteFinish: false,
-  depth: 0,
-};
-/** src/net/codec.ts's Packr. */
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
-/** src/net/codec.ts's MAX_MESSAGE_BYTES: one 4 MiB chunk plus 64 KiB. */
-const MAX_MESSAGE_BYTES = 4 * 1024 * 1024 + 64 * 1024;
+const packr = new Packr(PACK_OPTIONS);
 const PING_MS = 20;
 
 interface Message {
@@ -62,7 +53,7 @@ async function watchFiles(dir: string, onEvent: (file: string) => void): Promise
       .filter((e) => e.isFile() && !e.name.startsWith('.'))
       .map((e) => path.join(dir, e.name)),
   );
-  const w = new FSWatcher({ ...WATCH, ignored: (p: string, st?: { isFile(): boolean }) => !files.has(p) || (st !== undefined && !st.isFile()) });
+  const w = new FSWatcher({ ...WATCH_OPTIONS, ignored: (p: string, st?: { isFile(): boolean }) => !files.has(p) || (st !== undefined && !st.isFile()) });
   w.on('raw', (_event, _name, details) => {
     const file = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (file !== undefined && files.has(file)) onEvent(file);
@@ -94,7 +85,7 @@ function onParent(onLine: (line: string) => void): void {
 }
 
 async function origin(dir: string, endpoint: string): Promise<void> {
-  const pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000, maxMessageSize: MAX_MESSAGE_BYTES, heartbeatInterval: 1000, heartbeatTimeout: 3000 });
+  const pub = new Publisher(PUBLISHER_OPTIONS);
   await pub.bind(endpoint);
   let sending = Promise.resolve();
   const send = (msg: Buffer) => {
@@ -175,15 +166,7 @@ function sharedDirSync(dir: string): () => Promise<void> {
 }
 
 async function peer(dir: string, endpoint: string): Promise<void> {
-  const sub = new Subscriber({
-    linger: 0,
-    maxMessageSize: MAX_MESSAGE_BYTES,
-    receiveHighWaterMark: 100_000,
-    reconnectInterval: 100,
-    reconnectMaxInterval: 0,
-    heartbeatInterval: 1000,
-    heartbeatTimeout: 3000,
-  });
+  const sub = new Subscriber(SUBSCRIBER_OPTIONS);
   onParent(() => undefined);
   await watchFiles(dir, () => undefined);
   sub.connect(endpoint);

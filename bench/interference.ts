@@ -6,8 +6,8 @@
  * trusted. Kernel work (interrupts, and the loopback traffic the daemons cause) counts as other,
  * so a quiet machine shows a few percent.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { clockTicks } from './proc.js';
+import { readFileSync } from 'node:fs';
+import { clockTicks, treeCpuSeconds } from './proc.js';
 
 /** Above this, other processes' CPU during a scenario (in % of one core) is flagged in the report. */
 export const BUSY_PCT = 10;
@@ -19,42 +19,19 @@ function machineBusyTicks(): number {
   return [user, nice, system, irq, softirq, steal].reduce((a: number, v) => a + (v ?? 0), 0);
 }
 
-/** CPU ticks of the bench and every descendant: utime + stime + cutime + cstime. */
-function ourTicks(): number {
-  const procs: { pid: number; ppid: number; ticks: number }[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${name}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    // After the command name: f[0] is field 3 (state), ppid field 4, utime 14 … cstime 17.
-    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    procs.push({ pid: Number(name), ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
-  }
-  const children = new Map<number, number[]>();
-  for (const p of procs) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
-  const mine = new Set<number>();
-  const todo = [process.pid];
-  while (todo.length > 0) {
-    const pid = todo.pop()!;
-    if (mine.has(pid)) continue;
-    mine.add(pid);
-    todo.push(...(children.get(pid) ?? []));
-  }
-  return procs.filter((p) => mine.has(p.pid)).reduce((a, p) => a + p.ticks, 0);
+/** CPU seconds of the bench and every descendant (each with its reaped children). */
+function ourSeconds(): number {
+  return treeCpuSeconds(process.pid) ?? 0;
 }
 
 export class OtherLoad {
   readonly #t0 = performance.now();
   readonly #busy0 = machineBusyTicks();
-  readonly #ours0 = ourTicks();
+  readonly #ours0 = ourSeconds();
 
   /** CPU used outside the bench's process tree since construction, in % of one core. */
   pct(): number {
-    const ticks = machineBusyTicks() - this.#busy0 - (ourTicks() - this.#ours0);
+    const ticks = machineBusyTicks() - this.#busy0 - (ourSeconds() - this.#ours0) * clockTicks();
     const seconds = (performance.now() - this.#t0) / 1000;
     return seconds > 0 ? Math.max(0, Math.round((1000 * ticks) / clockTicks() / seconds) / 10) : 0;
   }

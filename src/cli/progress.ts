@@ -1,4 +1,5 @@
 import type { NodeState, TransferView } from '../node/view.js';
+import { EventStream, type ServerEvent } from './event-stream.js';
 import type { ApiTarget } from './http.js';
 
 type FileDoc = NodeState['files'][number];
@@ -62,7 +63,7 @@ export function pickTransfer(files: Iterable<FileDoc>, scope: ProgressScope): { 
  * nothing. The returned stop() ends the stream and clears the line.
  */
 export function followProgress(target: ApiTarget, scope: ProgressScope, out: NodeJS.WriteStream): { stop(): void } {
-  const abort = new AbortController();
+  let stream: EventStream | null = null;
   const files = new Map<string, FileDoc>();
   let drawn = false;
   let stopped = false;
@@ -77,7 +78,7 @@ export function followProgress(target: ApiTarget, scope: ProgressScope, out: Nod
       drawn = false;
     }
   };
-  const onEvent = (event: string, data: string) => {
+  const onEvent = ({ event, data }: ServerEvent) => {
     if (event === 'state') {
       files.clear();
       for (const f of (JSON.parse(data) as NodeState).files) files.set(f.name, f);
@@ -87,38 +88,20 @@ export function followProgress(target: ApiTarget, scope: ProgressScope, out: Nod
     } else return;
     draw();
   };
-  void readEvents(target, abort.signal, onEvent).catch(() => undefined);
+  // A stream that cannot be opened just draws nothing.
+  EventStream.open(target, '/api/1/events', onEvent).then(
+    (s) => {
+      if (stopped) s.close();
+      else stream = s;
+    },
+    () => undefined,
+  );
   return {
     stop() {
       if (stopped) return;
       stopped = true;
-      abort.abort();
+      stream?.close();
       if (drawn) out.write('\r\u001b[K');
     },
   };
-}
-
-/** Reads the server-sent events of GET /api/1/events until `signal` aborts or the stream ends. */
-async function readEvents(target: ApiTarget, signal: AbortSignal, onEvent: (event: string, data: string) => void): Promise<void> {
-  const headers: Record<string, string> = { Accept: 'text/event-stream' };
-  if (target.token) headers.Authorization = `Bearer ${target.token}`;
-  const res = await fetch(`${target.url.replace(/\/$/, '')}/api/1/events`, { headers, signal });
-  if (!res.ok || !res.body) return;
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const piece of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(piece, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      let event = 'message';
-      let data = '';
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data += line.slice(5).trimStart();
-      }
-      if (data) onEvent(event, data);
-    }
-  }
 }

@@ -39,7 +39,8 @@ import { TargetFolders } from './target-folders.js';
 const CHOKIDAR_LISTENER_MS = 5;
 const RETRY_MS = 1000;
 
-const COMMON: ChokidarOptions = {
+/** chokidar's options for every watch of the node (the bench's bare pipeline uses them too). */
+export const WATCH_OPTIONS: Readonly<ChokidarOptions> = {
   persistent: true,
   ignoreInitial: true,
   usePolling: false,
@@ -145,7 +146,7 @@ export class Watcher {
   /** Resolves once every listed file that exists is watched and the folders of the others were tried once. */
   async start(): Promise<void> {
     if (this.#byKey.size === 0 || this.#files || this.#closed) return;
-    const opts = { ...COMMON, ignored: (p: string, stats?: Stats) => this.#ignored(p, stats) };
+    const opts = { ...WATCH_OPTIONS, ignored: (p: string, stats?: Stats) => this.#ignored(p, stats) };
     const files = new FileWatcher(opts, (p) => this.#guard(() => this.#watching(p)));
     this.#files = files;
     for (const t of this.#byKey.values()) this.#targets.relink(t);
@@ -347,7 +348,7 @@ export class Watcher {
   #cover(dir: string): void {
     this.#rearm.delete(dir);
     if (this.#closed || !this.#needs(dir)) return;
-    const w = new FSWatcher({ ...COMMON, ignored: (p: string) => p !== dir });
+    const w = new FSWatcher({ ...WATCH_OPTIONS, ignored: (p: string) => p !== dir });
     let settle!: () => void;
     const tried = new Promise<void>((resolve) => (settle = resolve));
     this.#folders.set(dir, { w, tried, settle });

@@ -12,7 +12,9 @@ import {
 } from '../core/frame.js';
 import { md5Of } from '../io/snapshot.js';
 
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' });
+/** msgpackr's options for every frame, request and reply (the bench's bare pipeline uses them too). */
+export const PACK_OPTIONS = Object.freeze({ useRecords: false, mapsAsObjects: true, moreTypes: false, int64AsType: 'number' } as const);
+const packr = new Packr(PACK_OPTIONS);
 
 /**
  * Largest message any socket accepts: one chunk plus its envelope. ZeroMQ drops a bigger one

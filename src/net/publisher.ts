@@ -4,6 +4,15 @@ import { encode, MAX_MESSAGE_BYTES } from './codec.js';
 import { watchHandshakes, type ServerSecurity } from './curve.js';
 import { SendQueue } from './send-queue.js';
 
+/** The PUB socket's options, CURVE aside (the bench's bare pipeline uses them too). */
+export const PUBLISHER_OPTIONS = Object.freeze({
+  linger: 0,
+  sendHighWaterMark: 100_000,
+  maxMessageSize: MAX_MESSAGE_BYTES,
+  heartbeatInterval: 1000,
+  heartbeatTimeout: 3000,
+});
+
 /**
  * Owns the PUB socket: frames are queued and sent one at a time (zeromq allows a single
  * pending send). PUB drops frames at the high-water mark; the digest exchange repairs that.
@@ -14,14 +23,7 @@ export class FramePublisher {
 
   /** `security`: the CURVE server's options and failure report when the node's links are secured. */
   constructor(security: ServerSecurity | null = null) {
-    this.#sock = new ZmqPublisher({
-      linger: 0,
-      sendHighWaterMark: 100_000,
-      maxMessageSize: MAX_MESSAGE_BYTES,
-      heartbeatInterval: 1000,
-      heartbeatTimeout: 3000,
-      ...security?.options,
-    });
+    this.#sock = new ZmqPublisher({ ...PUBLISHER_OPTIONS, ...security?.options });
     if (security) watchHandshakes(this.#sock, security);
     this.#queue = new SendQueue((msg) => this.#sock.send(msg));
   }

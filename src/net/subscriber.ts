@@ -10,6 +10,19 @@ import type { PeerCurve } from './peer-keys.js';
  */
 const GIVE_UP_RETRY_MS = 1000;
 
+/** The SUB socket's options, CURVE aside (the bench's bare pipeline uses them too). */
+export const SUBSCRIBER_OPTIONS = Object.freeze({
+  linger: 0,
+  maxMessageSize: MAX_MESSAGE_BYTES,
+  receiveHighWaterMark: 100_000,
+  // No exponential back-off: a peer that comes up is heard within 100 ms (its heartbeats are
+  // what keep it "in reach"), and a refused connect on a LAN costs next to nothing.
+  reconnectInterval: 100,
+  reconnectMaxInterval: 0,
+  heartbeatInterval: 1000,
+  heartbeatTimeout: 3000,
+});
+
 /** Why a CURVE handshake with the peer failed: it refused our key, or the two ends disagree on security. */
 export type HandshakeFailure = 'auth' | 'protocol';
 
@@ -54,15 +67,7 @@ export class PeerSubscriber {
   #open(): void {
     const key = this.curve?.keys.current ?? null;
     const sock = new ZmqSubscriber({
-      linger: 0,
-      maxMessageSize: MAX_MESSAGE_BYTES,
-      receiveHighWaterMark: 100_000,
-      // No exponential back-off: a peer that comes up is heard within 100 ms (its heartbeats
-      // are what keep it "in reach"), and a refused connect on a LAN costs next to nothing.
-      reconnectInterval: 100,
-      reconnectMaxInterval: 0,
-      heartbeatInterval: 1000,
-      heartbeatTimeout: 3000,
+      ...SUBSCRIBER_OPTIONS,
       ...(key !== null ? this.curve!.options(key) : {}),
     });
     this.#sock = sock;

@@ -1,22 +1,16 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { defineCluster, diverge, md5, ROOT, startCluster, stopAll, type RunningNode } from '../helpers/cluster.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 it('the status page shows a split-brain live, and its Force button resolves it (real Chromium, no outside network)', async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n', 'site.conf': 's0\n' } });
   const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ viewport: { width: 1200, height: 640 } });
     const outside: string[] = [];

@@ -4,14 +4,13 @@
  * can force a file to the one peer that lacks it.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { defineCluster, md5, NODE_NAMES, runCli, startNode, stopAll, waitConnected, waitFor, type RunningNode } from '../helpers/cluster.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FILES = ['app.conf', 'site.conf', 'users.conf'];
 const PEERS = NODE_NAMES.slice(1);
 
@@ -91,12 +90,7 @@ describe('a full mesh of ten nodes, as an operator sees it', () => {
   });
 
   it('the status page has one column per peer, fits 1200 pixels, and pushes a file to the peer that lacks it (real Chromium)', async (t) => {
-    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    const browser = await launchChromium();
     try {
       const page = await (await browser.newContext({ viewport: { width: 1200, height: 800 } })).newPage();
       await page.goto(`${a.api}/`);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { it } from 'node:test';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { defineCluster, startCluster, stopAll, type RunningNode } from '../helpers/cluster.js';
 import { saveLargeFile } from '../helpers/large-file.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** The progress bar in `peer`'s cell of big.bin's row. */
 const barOf = (page: Page, peer: string) => page.locator(`tr[data-name="big.bin"] td[data-peer="${peer}"] [role="progressbar"]`);
@@ -20,14 +19,9 @@ async function waitGrowth(page: Page, peer: string, than: number): Promise<void>
 }
 
 it('the status page shows a progress bar in the peer\'s cell during a large transfer, on both nodes, and drops it after (real Chromium)', async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
   const { root, nodes } = await defineCluster({ files: { 'big.bin': 'small at first\n' } });
   const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const context = await browser.newContext({ viewport: { width: 1200, height: 640 } });
     const [sender, receiver] = [await context.newPage(), await context.newPage()];
