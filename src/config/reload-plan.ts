@@ -5,6 +5,8 @@ export interface ReloadChanges {
   readonly files: { readonly added: readonly FileSpec[]; readonly removed: readonly FileSpec[]; readonly updated: readonly FileSpec[] };
   /** `replaced`: the peer's endpoints changed (its sockets are made anew); `rekeyed`: only its keys. */
   readonly peers: { readonly added: readonly PeerSpec[]; readonly removed: readonly PeerSpec[]; readonly replaced: readonly PeerSpec[]; readonly rekeyed: readonly PeerSpec[] };
+  /** Whether a peer's key that was admitted is no longer (a peer removed or made anew, a key taken from a list): links made with it must go. */
+  readonly keysDropped: boolean;
   /** The other keys whose value changed: token, reconcile, peerTimeoutMs, backups, hooks. */
   readonly settings: readonly string[];
 }
@@ -68,9 +70,11 @@ export function planReload(cur: Settings, next: Settings): ReloadPlan {
     else if (!sameKeys(was, p)) peers.rekeyed.push(p);
   }
   for (const p of cur.peers) if (!nextPeers.has(p.name)) peers.removed.push(p);
+  const keyTaken = peers.rekeyed.some((p) => curPeers.get(p.name)!.publicKeys.some((k) => !p.publicKeys.includes(k)));
+  const keysDropped = peers.removed.length + peers.replaced.length > 0 || keyTaken;
 
   const settings = MUTABLE.filter(([, read]) => read(cur) !== read(next)).map(([key]) => key);
-  return { kind: 'apply', files: { added, removed, updated }, peers, settings };
+  return { kind: 'apply', files: { added, removed, updated }, peers, keysDropped, settings };
 }
 
 /** True when the plan changes nothing at all. */

@@ -196,14 +196,9 @@ export class EntangledNode implements NodeView, NodeActions {
       session.start();
     }
     // A new key list: the sockets keep their link unless the key they use was removed.
-    let dropped = false;
-    for (const spec of plan.peers.rekeyed) {
-      const was = this.#peers.get(spec.name)?.spec.publicKeys ?? [];
-      if (was.some((k) => !spec.publicKeys.includes(k))) dropped = true;
-      this.#peers.get(spec.name)?.updateKeys(spec);
-    }
+    for (const spec of plan.peers.rekeyed) this.#peers.get(spec.name)?.updateKeys(spec);
     // Over CURVE, a key that is no longer listed must not keep a subscription made before.
-    if (this.#security && (gone.length > 0 || dropped)) await this.#publisher.rebind(next.m2m.pub);
+    if (this.#security && plan.keysDropped) await this.#publisher.rebind(next.m2m.pub);
 
     for (const spec of plan.files.removed) this.#files.remove(spec.name);
     for (const spec of plan.files.updated) {

@@ -149,9 +149,7 @@ describe('CURVE key rotation: a peer\'s publicKey as a list', () => {
 
 /** Sends SIGHUP and waits for the reload's outcome; it must be a success. */
 async function reload(node: RunningNode): Promise<LogLine> {
-  const seen = node.logs.length;
-  node.proc.kill('SIGHUP');
-  const line = await waitFor(`${node.def.name} reloads`, () => node.logs.slice(seen).find((l) => l.msg === 'configuration reloaded' || l.msg.startsWith('reload refused')), 10000);
+  const line = await node.hup();
   assert.equal(line.msg, 'configuration reloaded', JSON.stringify(line));
   return line;
 }

@@ -9,15 +9,9 @@ import { defineCluster, md5, md5File, patchConfig, startCluster, startNode, stop
 
 const MiB = 1024 * 1024;
 
-/** Sends SIGHUP and resolves with the reload's outcome line: 'configuration reloaded' or the refusal. */
-async function hup(node: RunningNode): Promise<LogLine> {
-  const seen = node.logs.length;
-  node.proc.kill('SIGHUP');
-  return waitFor(`${node.def.name} reloads`, () => node.logs.slice(seen).find((l) => l.msg === 'configuration reloaded' || l.msg.startsWith('reload refused')), 10000);
-}
-
+/** A reload that must succeed; the node goes on. */
 async function reloaded(node: RunningNode): Promise<LogLine> {
-  const line = await hup(node);
+  const line = await node.hup();
   assert.equal(line.msg, 'configuration reloaded', JSON.stringify(line));
   assert.equal(node.proc.exitCode, null);
   return line;
@@ -181,7 +175,7 @@ describe('reload on SIGHUP: refused configs and the other keys', () => {
       patchConfig(a.def, r.make);
       try {
         const seen = a.logs.length;
-        const line = await hup(a);
+        const line = await a.hup();
         assert.ok(line.msg.startsWith('reload refused'), line.msg);
         assert.equal(line.level, 50, 'not an error line');
         assert.match(line.msg, r.key);
@@ -201,7 +195,7 @@ describe('reload on SIGHUP: refused configs and the other keys', () => {
     const good = readFileSync(a.def.configPath, 'utf8');
     writeFileSync(a.def.configPath, 'node: [alpha\n');
     try {
-      const line = await hup(a);
+      const line = await a.hup();
       assert.match(line.msg, /^reload refused: .*not valid YAML/);
     } finally {
       writeFileSync(a.def.configPath, good);

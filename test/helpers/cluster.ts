@@ -285,6 +285,13 @@ export class RunningNode {
     return waitFor(`${this.def.name} logs ${what}`, () => this.logs.find(pred), timeoutMs);
   }
 
+  /** Sends SIGHUP and resolves with the reload's outcome line: 'configuration reloaded' or 'reload refused: …'. */
+  async hup(timeoutMs = 10000): Promise<LogLine> {
+    const seen = this.logs.length;
+    this.proc.kill('SIGHUP');
+    return waitFor(`${this.def.name} reloads`, () => this.logs.slice(seen).find((l) => l.msg === 'configuration reloaded' || l.msg.startsWith('reload refused')), timeoutMs);
+  }
+
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill(signal);
     return this.exited;

@@ -25,7 +25,7 @@ const BASE: Settings = {
 };
 const CURVE = { curve: { publicKey: 'P'.repeat(40), secretKey: 'S'.repeat(40) } };
 
-type Expect = { refused: string } | { files?: Partial<Record<'added' | 'removed' | 'updated', string[]>>; peers?: Partial<Record<'added' | 'removed' | 'replaced' | 'rekeyed', string[]>>; settings?: string[] };
+type Expect = { refused: string } | { files?: Partial<Record<'added' | 'removed' | 'updated', string[]>>; peers?: Partial<Record<'added' | 'removed' | 'replaced' | 'rekeyed', string[]>>; keysDropped?: true; settings?: string[] };
 
 const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[] = [
   { description: 'the same config changes nothing', given: { next: {} }, expect: {} },
@@ -50,10 +50,13 @@ const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[
   { description: 'the order of the files alone changes nothing', given: { next: { files: [file('b.conf'), file('a.conf')] } }, expect: {} },
   // Peers, by name.
   { description: 'a peer added', given: { next: { peers: [peer('beta'), peer('gamma')] } }, expect: { peers: { added: ['gamma'] } } },
-  { description: 'a peer removed', given: { cur: { peers: [peer('beta'), peer('gamma')] }, next: { peers: [peer('beta')] } }, expect: { peers: { removed: ['gamma'] } } },
-  { description: 'a peer\'s endpoint changed: its sockets are made anew', given: { next: { peers: [peer('beta', { pub: 'tcp://10.0.0.3:9877' })] } }, expect: { peers: { replaced: ['beta'] } } },
-  { description: 'a peer\'s rep endpoint changed', given: { next: { peers: [peer('beta', { rep: 'tcp://10.0.0.3:9878' })] } }, expect: { peers: { replaced: ['beta'] } } },
-  { description: 'a peer\'s key changed', given: { next: { peers: [peer('beta', { publicKeys: ['K'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] } } },
+  { description: 'a peer removed', given: { cur: { peers: [peer('beta'), peer('gamma')] }, next: { peers: [peer('beta')] } }, expect: { peers: { removed: ['gamma'] }, keysDropped: true } },
+  { description: 'a peer\'s endpoint changed: its sockets are made anew', given: { next: { peers: [peer('beta', { pub: 'tcp://10.0.0.3:9877' })] } }, expect: { peers: { replaced: ['beta'] }, keysDropped: true } },
+  { description: 'a peer\'s rep endpoint changed', given: { next: { peers: [peer('beta', { rep: 'tcp://10.0.0.3:9878' })] } }, expect: { peers: { replaced: ['beta'] }, keysDropped: true } },
+  { description: 'a key added to a peer\'s list: nothing admitted is dropped', given: { next: { peers: [peer('beta', { publicKeys: ['K'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] } } },
+  { description: 'a key taken from a peer\'s list', given: { cur: { peers: [peer('beta', { publicKeys: ['K'.repeat(40), 'L'.repeat(40)] })] }, next: { peers: [peer('beta', { publicKeys: ['L'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] }, keysDropped: true } },
+  { description: 'a peer\'s old key replaced by a new one', given: { cur: { peers: [peer('beta', { publicKeys: ['K'.repeat(40)] })] }, next: { peers: [peer('beta', { publicKeys: ['L'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] }, keysDropped: true } },
+  { description: 'a peer\'s keys reordered', given: { cur: { peers: [peer('beta', { publicKeys: ['K'.repeat(40), 'L'.repeat(40)] })] }, next: { peers: [peer('beta', { publicKeys: ['L'.repeat(40), 'K'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] } } },
   // The other keys.
   { description: 'api.token set', given: { next: { api: { ...BASE.api, token: 'secret' } } }, expect: { settings: ['api.token'] } },
   { description: 'reconcile and peerTimeoutMs', given: { next: { reconcile: 'auto', peerTimeoutMs: 5000 } }, expect: { settings: ['reconcile', 'peerTimeoutMs'] } },
@@ -63,9 +66,10 @@ const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[
 
 function summarize(plan: ReloadPlan): Expect {
   if (plan.kind === 'refused') return { refused: plan.key };
-  const out: { files?: Record<string, string[]>; peers?: Record<string, string[]>; settings?: string[] } = {};
+  const out: { files?: Record<string, string[]>; peers?: Record<string, string[]>; keysDropped?: true; settings?: string[] } = {};
   for (const [k, v] of Object.entries(plan.files)) if (v.length) (out.files ??= {})[k] = v.map((s) => s.name);
   for (const [k, v] of Object.entries(plan.peers)) if (v.length) (out.peers ??= {})[k] = v.map((s) => s.name);
+  if (plan.keysDropped) out.keysDropped = true;
   if (plan.settings.length) out.settings = [...plan.settings];
   return out;
 }
