@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fsync as fsFsync, fsyncSync, open as fsOpen, openSync, readFileSync, renameSync, statSync, unlinkSync, write as fsWrite, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fchownSync, fsync as fsFsync, fsyncSync, open as fsOpen, openSync, readFileSync, renameSync, statSync, unlinkSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { writeTargetOf } from './link.js';
+import { writeTargetOf, writeTargetWithStats } from './link.js';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 
 /** Hidden, never matching `*.conf`-style globs, and recognizable for clean-up after a crash. */
@@ -120,14 +120,17 @@ export async function atomicWrite(listed: string, data: Uint8Array, opts: Atomic
     await atomicWriteStream(listed, (append) => append(data), opts);
     return;
   }
-  const target = writeTargetOf(listed);
-  if (opts.sync !== false) await install(writeTempSync(target, data), target, listed, opts, 'now');
-  else await install(await writeTempInPool(target, data), target, listed, opts, 'shared');
+  const { target, stats } = writeTargetWithStats(listed);
+  if (opts.sync !== false) await install(writeTempSync(target, data, stats), target, listed, opts, 'now');
+  else await install(await writeTempInPool(target, data, stats), target, listed, opts, 'shared');
 }
 
-/** A new temp file's path beside `target`, what to keep of the old file, and the mode to create it with. */
-function newTemp(target: string): { tmp: string; keep: Keep; create: { mode: number; chmod: boolean } } {
-  const keep = keepOf(statOrNull(target));
+/**
+ * A new temp file's path beside `target`, what to keep of the old file (from `seen`, the stats
+ * the caller already has; null: absent; undefined: look), and the mode to create it with.
+ */
+function newTemp(target: string, seen?: Stats | null): { tmp: string; keep: Keep; create: { mode: number; chmod: boolean } } {
+  const keep = keepOf(seen === undefined ? statOrNull(target) : seen);
   return { tmp: tempPathFor(target), keep, create: createMode(keep) };
 }
 
@@ -166,8 +169,8 @@ async function install(tmp: string, target: string, listed: string, opts: Atomic
 }
 
 /** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
-function writeTempSync(target: string, data: Uint8Array): string {
-  const { tmp, keep, create } = newTemp(target);
+function writeTempSync(target: string, data: Uint8Array, seen?: Stats | null): string {
+  const { tmp, keep, create } = newTemp(target, seen);
   const fd = openSync(tmp, 'wx', create.mode);
   try {
     let off = 0;
@@ -192,8 +195,8 @@ const fsyncFd = promisify(fsFsync);
  * pool (a create and an fsync wait on the disk, and a burst's fsyncs overlap there), the rest
  * on the main thread; plain descriptors, not FileHandles (no object to collect per write).
  */
-async function writeTempInPool(target: string, data: Uint8Array): Promise<string> {
-  const { tmp, keep, create } = newTemp(target);
+async function writeTempInPool(target: string, data: Uint8Array, seen?: Stats | null): Promise<string> {
+  const { tmp, keep, create } = newTemp(target, seen);
   const fd = await openFd(tmp, 'wx', create.mode);
   try {
     let off = 0;

@@ -1,4 +1,4 @@
-import { lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { judgeLink, type LinkVerdict, type PathShape } from '../core/link.js';
 
@@ -55,6 +55,23 @@ export function writeTargetOf(listed: string): string {
   const v = verdictOf(listed);
   if (v.kind === 'broken') throw new LinkRefused(v.message);
   return v.kind === 'through' ? v.target : listed;
+}
+
+/**
+ * writeTargetOf, with what its lstat saw when `listed` is no link: the file's stats (null when
+ * absent), so the write needs no second look for the mode and owner to keep. For a link (or a
+ * path that cannot be looked at) the stats are undefined: look at the target.
+ */
+export function writeTargetWithStats(listed: string): { target: string; stats: Stats | null | undefined } {
+  let st: Stats | undefined;
+  try {
+    st = lstatSync(listed, { throwIfNoEntry: false });
+  } catch {
+    return { target: writeTargetOf(listed), stats: undefined };
+  }
+  if (st === undefined) return { target: listed, stats: null };
+  if (!st.isSymbolicLink()) return { target: listed, stats: st };
+  return { target: writeTargetOf(listed), stats: undefined };
 }
 
 /** The folders a write of `listed` may leave a temp file in: its own, and its link target's. */

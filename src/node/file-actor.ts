@@ -219,8 +219,9 @@ export class FileActor {
       return undefined;
     }
     if (this.#problem?.kind === 'read') this.#clearProblem();
-    this.#observeLink();
+    // Announced first: a change is on its way before the look at the link (an lstat).
     this.#announce(snap);
+    this.#observeLink();
     return snap;
   }
 
@@ -273,7 +274,20 @@ export class FileActor {
   #announce(snap: Snapshot | null): void {
     const fresh = snap?.md5 ?? null;
     const a = announceSnapshot({ known: this.known, fresh, wasPresent: this.#local.md5 !== null });
-    this.#setLocal(snap ? { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs } : MISSING);
+    const local = snap ? { md5: snap.md5, size: snap.size, mtimeMs: snap.mtimeMs } : MISSING;
+    if (a.kind === 'publish') {
+      this.known = a.md5;
+      rememberVersion(this.history, a.md5, HISTORY);
+      // Sent before the bookkeeping that follows a new copy (peers' agreement, the view), which
+      // the frame does not depend on.
+      this.publish(a.prev, snap!);
+      this.#setLocal(local);
+      // Our copy moved on: a version we failed to write is no longer wanted.
+      if (this.#problem?.kind === 'write') this.#clearProblem();
+      this.log.info({ md5: a.md5, prev: a.prev, size: snap!.size }, 'local change published');
+      return;
+    }
+    this.#setLocal(local);
     switch (a.kind) {
       case 'none':
         return;
@@ -283,14 +297,6 @@ export class FileActor {
         return;
       case 'reappeared':
         this.#outbox.have(this.spec.name, a.md5, null, null);
-        return;
-      case 'publish':
-        this.known = a.md5;
-        rememberVersion(this.history, a.md5, HISTORY);
-        // Our copy moved on: a version we failed to write is no longer wanted.
-        if (this.#problem?.kind === 'write') this.#clearProblem();
-        this.publish(a.prev, snap!);
-        this.log.info({ md5: a.md5, prev: a.prev, size: snap!.size }, 'local change published');
     }
   }
 
