@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readSync, statSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
+import { markAt } from '../src/trace.js';
 
 const SETTLED_NS = 50_000_000n;
 const CHUNK = Buffer.allocUnsafe(4 * 1024 * 1024);
@@ -119,6 +120,7 @@ export class FolderWatch {
     if (this.#hash(name, st) !== want.md5) return;
     this.#wants.delete(name);
     this.seen[via]++;
+    markAt(t, 'arrived');
     want.resolve(t);
   }
 

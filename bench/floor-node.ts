@@ -35,6 +35,7 @@ import { WATCH_OPTIONS } from '../src/io/watcher.js';
 import { PACK_OPTIONS } from '../src/net/codec.js';
 import { PUBLISHER_OPTIONS } from '../src/net/publisher.js';
 import { SUBSCRIBER_OPTIONS } from '../src/net/subscriber.js';
+import { mark, traceAs } from '../src/trace.js';
 
 const packr = new Packr(PACK_OPTIONS);
 const PING_MS = 20;
@@ -56,7 +57,9 @@ async function watchFiles(dir: string, onEvent: (file: string) => void): Promise
   const w = new FSWatcher({ ...WATCH_OPTIONS, ignored: (p: string, st?: { isFile(): boolean }) => !files.has(p) || (st !== undefined && !st.isFile()) });
   w.on('raw', (_event, _name, details) => {
     const file = (details as { watchedPath?: string } | undefined)?.watchedPath;
-    if (file !== undefined && files.has(file)) onEvent(file);
+    if (file === undefined || !files.has(file)) return;
+    mark('watched');
+    onEvent(file);
   });
   w.on('error', (err) => process.stderr.write(`floor: watcher error: ${String(err)}\n`));
   const ready = new Promise<void>((resolve) => w.once('ready', () => resolve()));
@@ -89,6 +92,7 @@ async function origin(dir: string, endpoint: string): Promise<void> {
   await pub.bind(endpoint);
   let sending = Promise.resolve();
   const send = (msg: Buffer) => {
+    mark('send');
     sending = sending.then(() => pub.send(msg)).catch(() => undefined);
   };
   const ping = setInterval(() => send(packr.pack({ ping: true })), PING_MS);
@@ -100,7 +104,9 @@ async function origin(dir: string, endpoint: string): Promise<void> {
     setImmediate(() => {
       queued.delete(file);
       const data = readFileSync(file);
-      send(packr.pack({ name: path.basename(file), md5: createHash('md5').update(data).digest('hex'), data }));
+      const md5 = createHash('md5').update(data).digest('hex');
+      mark('read');
+      send(packr.pack({ name: path.basename(file), md5, data }));
     });
   });
   say('ready');
@@ -113,10 +119,13 @@ function durableWrite(dir: string, name: string, data: Uint8Array, seq: number):
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
     fsyncSync(fd);
+    mark('durable');
   } finally {
     closeSync(fd);
   }
+  mark('checked');
   renameSync(tmp, path.join(dir, name));
+  mark('renamed');
   const d = openSync(dir, 'r');
   try {
     fsyncSync(d);
@@ -180,6 +189,7 @@ async function peer(dir: string, endpoint: string): Promise<void> {
   const dirSync = sharedDirSync(dir);
   const chains = new Map<string, Promise<void>>();
   for await (const [msg] of sub) {
+    mark('received');
     const m = packr.unpack(msg!) as Message;
     if (m.ping) {
       if (!heard) say('heard');
@@ -187,6 +197,7 @@ async function peer(dir: string, endpoint: string): Promise<void> {
       continue;
     }
     const { name, data } = m as Required<Message>;
+    mark('decoded');
     if (inFlight === 0 && sub.readable === false) {
       durableWrite(dir, name, data, seq++);
       continue;
@@ -201,6 +212,7 @@ async function peer(dir: string, endpoint: string): Promise<void> {
 
 const { values } = parseArgs({ options: { role: { type: 'string' }, dir: { type: 'string' }, endpoint: { type: 'string' } } });
 const run = values.role === 'origin' ? origin : values.role === 'peer' ? peer : null;
+traceAs('floor');
 if (run === null || values.dir === undefined || values.endpoint === undefined) {
   process.stderr.write('floor-node: --role origin|peer --dir DIR --endpoint tcp://HOST:PORT\n');
   process.exit(2);

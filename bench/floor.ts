@@ -16,6 +16,9 @@ import { FolderWatch } from './arrival.js';
 import { FloorPipeline } from './floor-pipeline.js';
 import { measureChanges } from './measure.js';
 import { summarize } from '../src/bench/stats.js';
+import { traceAs } from '../src/trace.js';
+
+traceAs('bench');
 
 const NAME = 'floor.conf';
 

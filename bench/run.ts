@@ -12,6 +12,9 @@ import { renderReport, writeResults } from './report.js';
 import { interruptCurrent, runScenario } from './runner.js';
 import { SCENARIOS } from './scenarios/index.js';
 import type { Options, RunReport } from './types.js';
+import { traceAs } from '../src/trace.js';
+
+traceAs('bench');
 
 function options(): Options {
   try {

@@ -5,6 +5,7 @@
  * caller's; the loop only orders arming, writing and the clock (performance.now(), monotonic).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { markAt } from '../trace.js';
 
 /** Contents of one size that differ at every sample: filler made once, a unique head each time. */
 export class ContentMaker {
@@ -95,6 +96,7 @@ export async function runChanges<T>(run: ChangeLoop<T>): Promise<void> {
     const done = run.arm(md5, i);
     run.write(data, i);
     const t0 = performance.now();
+    markAt(t0, 'write');
     const result = await done(t0);
     if (i >= 0) run.onSample(i, result, t0);
     await sleep(run.gapMs + Math.random() * (run.jitterMs ?? 0), run.signal);

@@ -5,6 +5,7 @@ import type { Settings } from '../config/settings.js';
 import { errorText, isEntangledError } from '../core/errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { EntangledNode } from '../node/node.js';
+import { traceAs } from '../trace.js';
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
@@ -33,6 +34,7 @@ export async function runStart(configFile: string, level: string): Promise<void>
     hupBeforeStart = true;
   };
   process.on('SIGHUP', early);
+  traceAs('entangled');
   const settings = checkConfig(configFile);
   const log = createLogger(level, settings.node);
   // A bug in a side path must not take the node down silently: log it and keep serving.

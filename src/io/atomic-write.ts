@@ -5,6 +5,7 @@ import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { writeTargetOf, writeTargetWithStats } from './link.js';
 import { SMALL_FILE_BYTES } from './snapshot.js';
+import { mark } from '../trace.js';
 
 /** Hidden, never matching `*.conf`-style globs, and recognizable for clean-up after a crash. */
 const TEMP_SUFFIX = '.entangled-tmp';
@@ -156,10 +157,12 @@ async function install(tmp: string, target: string, listed: string, opts: Atomic
     if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
     await opts.beforeRename?.(target);
     if (writeTargetOf(listed) !== target) throw new PreconditionFailed();
+    mark('checked');
     // RACE: a local write (or a retarget of the link) landing between the checks and this
     // rename is replaced (or misses us); the window is microseconds and the watcher then
     // reports what is there, which is read again.
     renameSync(tmp, target);
+    mark('renamed');
     renamed = true;
   } finally {
     if (!renamed) unlinkQuietly(tmp);
@@ -177,6 +180,7 @@ function writeTempSync(target: string, data: Uint8Array, seen?: Stats | null): s
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
     keepOwnership(fd, keep, create);
     fsyncSync(fd);
+    mark('durable');
   } catch (err) {
     unlinkQuietly(tmp);
     throw err;
@@ -203,6 +207,7 @@ async function writeTempInPool(target: string, data: Uint8Array, seen?: Stats | 
     while (off < data.length) off += (await writeFd(fd, data, off, data.length - off, off)).bytesWritten;
     keepOwnership(fd, keep, create);
     await fsyncFd(fd);
+    mark('durable');
   } catch (err) {
     unlinkQuietly(tmp);
     throw err;

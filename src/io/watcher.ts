@@ -34,6 +34,7 @@ import { FSWatcher, type ChokidarOptions } from 'chokidar';
 import { statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { TargetFolders } from './target-folders.js';
+import { mark } from '../trace.js';
 
 /** chokidar's listener for a watched file skips the events within 5 ms of one it handled. */
 const CHOKIDAR_LISTENER_MS = 5;
@@ -150,7 +151,10 @@ export class Watcher {
     const files = new FileWatcher(opts, (p) => this.#guard(() => this.#watching(p)));
     this.#files = files;
     for (const t of this.#byKey.values()) this.#targets.relink(t);
-    files.on('raw', (_event, _name, details) => this.#guard(() => this.#onFileEvent(details)));
+    files.on('raw', (_event, _name, details) => {
+      mark('watched');
+      this.#guard(() => this.#onFileEvent(details));
+    });
     files.on('unlink', (p) => this.#guard(() => this.#onUnlink(p)));
     files.on('error', (err) => this.#guard(() => this.#onError(err as Error)));
     const ready = new Promise<void>((resolve) => {

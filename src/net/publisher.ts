@@ -3,6 +3,7 @@ import type { Frame } from '../core/frame.js';
 import { encode, MAX_MESSAGE_BYTES } from './codec.js';
 import { watchHandshakes, type ServerSecurity } from './curve.js';
 import { SendQueue } from './send-queue.js';
+import { mark } from '../trace.js';
 
 /** The PUB socket's options, CURVE aside (the bench's bare pipeline uses them too). */
 export const PUBLISHER_OPTIONS = Object.freeze({
@@ -43,7 +44,9 @@ export class FramePublisher {
   }
 
   publish(frame: Frame): void {
-    this.#queue.push(encode(frame));
+    const msg = encode(frame);
+    mark('send');
+    this.#queue.push(msg);
   }
 
   close(): void {

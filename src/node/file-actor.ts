@@ -13,6 +13,7 @@ import type { NodeContext } from './context.js';
 import type { Outbox } from './outbox.js';
 import type { TransferFacts } from './progress.js';
 import { SerialQueue } from './serial.js';
+import { mark } from '../trace.js';
 
 /** Delay of the re-read that follows every watcher event: watchers throttle bursts. */
 const VERIFY_MS = 15;
@@ -213,6 +214,7 @@ export class FileActor {
     let snap: Snapshot | null;
     try {
       snap = await readSnapshot(this.spec.path, this.hash);
+      mark('read');
       this.#cacheHash(snap);
     } catch (err) {
       this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');

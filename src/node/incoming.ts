@@ -5,6 +5,7 @@ import type { FileActor } from './file-actor.js';
 import type { Outbox } from './outbox.js';
 import type { PeerSession } from './peer-session.js';
 import type { Transfer } from './transfer.js';
+import { mark } from '../trace.js';
 
 /**
  * One peer's changes to our files: each waits in its file's queue, then is decided against
@@ -63,6 +64,7 @@ export class IncomingChanges {
         return;
       case 'apply': {
         if (this.#transfer.refusedRecently(actor, frame.md5)) return;
+        mark('decided');
         const outcome = await this.#transfer.write(actor, { md5: frame.md5, content: frame.data ?? { source: peer, size: frame.size }, from: peer.name, expected: local });
         if (outcome === 'written') {
           peer.agreement.agree(actor, frame.md5);

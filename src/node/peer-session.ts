@@ -18,6 +18,7 @@ import { PeerAgreement } from './peer-agreement.js';
 import { PeerExchange } from './peer-exchange.js';
 import { createPeerSockets } from './peer-link.js';
 import type { Transfer } from './transfer.js';
+import { mark } from '../trace.js';
 
 /**
  * One peer, seen from this node: its sockets, whether it is in reach (on the monotonic clock),
@@ -93,6 +94,7 @@ export class PeerSession {
   }
 
   #onMessage(bytes: Buffer): void {
+    mark('received');
     if (this.#ctx.stopping) return;
     this.#heartbeat.catchUp();
     const m = this.#ctx.metrics;
@@ -103,6 +105,7 @@ export class PeerSession {
       return;
     }
     const frame: Frame = decoded.value;
+    if (frame.t === 'change') mark('decoded');
     m.framesReceived.inc({ kind: frame.t });
     const verdict = acceptFrame({
       kind: frame.t,
