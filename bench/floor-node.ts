@@ -21,7 +21,8 @@
  * REQ/REP sockets. Talks to its parent on stdin/stdout only (no IPC channel, like the daemons):
  * stdout `ready` once watching (origin: bound; peer: connected), peer `heard` at the first ping;
  * the origin pings every 20 ms until stdin says `quiet` (PUB drops what it sends before the
- * subscription is in). Exits when stdin closes, so it never outlives the bench.
+ * subscription is in); stdin `drain K` to the peer is answered `drained K` once no write is in
+ * flight (a burst's last folder fsync done). Exits when stdin closes, so it never outlives the bench.
  */
 import { FSWatcher } from 'chokidar';
 import { createHash } from 'node:crypto';
@@ -176,7 +177,17 @@ function sharedDirSync(dir: string): () => Promise<void> {
 
 async function peer(dir: string, endpoint: string): Promise<void> {
   const sub = new Subscriber(SUBSCRIBER_OPTIONS);
-  onParent(() => undefined);
+  let inFlight = 0;
+  const drains: string[] = [];
+  const answerDrains = () => {
+    if (inFlight === 0) for (const k of drains.splice(0)) say(`drained ${k}`);
+  };
+  onParent((line) => {
+    const m = /^drain (\d+)$/.exec(line);
+    if (!m) return;
+    drains.push(m[1]!);
+    answerDrains();
+  });
   await watchFiles(dir, () => undefined);
   sub.connect(endpoint);
   sub.subscribe();
@@ -185,7 +196,6 @@ async function peer(dir: string, endpoint: string): Promise<void> {
   // one after another per file (an older version must not be renamed in after a newer one).
   let heard = false;
   let seq = 0;
-  let inFlight = 0;
   const dirSync = sharedDirSync(dir);
   const chains = new Map<string, Promise<void>>();
   for await (const [msg] of sub) {
@@ -204,7 +214,10 @@ async function peer(dir: string, endpoint: string): Promise<void> {
     }
     inFlight++;
     const n = seq++;
-    const next = (chains.get(name) ?? Promise.resolve()).then(() => durableWriteAsync(dir, name, data, n, dirSync)).finally(() => inFlight--);
+    const next = (chains.get(name) ?? Promise.resolve()).then(() => durableWriteAsync(dir, name, data, n, dirSync)).finally(() => {
+      inFlight--;
+      answerDrains();
+    });
     chains.set(name, next);
     void next.finally(() => chains.get(name) === next && chains.delete(name));
   }

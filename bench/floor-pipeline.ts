@@ -58,6 +58,7 @@ function spawnRole(role: 'origin' | 'peer', dir: string, endpoint: string): Floo
 
 export class FloorPipeline {
   #stopping = false;
+  #drains = 0;
 
   private constructor(
     readonly root: string,
@@ -110,6 +111,15 @@ export class FloorPipeline {
 
   originFile(name: string): string {
     return path.join(this.originDir, name);
+  }
+
+  /** Waits (up to `timeoutMs`) until the peer has no write in flight: a burst's last folder fsync is done. */
+  async drained(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const peer = this.procs.find((p) => p.role === 'peer')!;
+    const k = ++this.#drains;
+    const answer = peer.said(`drained ${k}`);
+    peer.proc.stdin!.write(`drain ${k}\n`);
+    await within("the bare pipeline's peer to finish its writes", answer, timeoutMs, signal);
   }
 
   /** Kills both processes, waits for them, removes the folders. Safe to call more than once. */

@@ -1,12 +1,14 @@
 /**
- * The figures of an alternated run of entangled and the bare pipeline (bench/floor-node.ts):
- * how the samples are split into rounds, each round's quantiles, and the row the report prints,
- * each side's p50 and p99 as the median of its rounds and the ratios entangled / floor, judged
- * against the issue's ceilings for 1 KiB (p50 <= 1.1×, p99 <= 1.5×, over at least 3 rounds).
+ * The figures of an alternated run of entangled and the bare pipeline (bench/floor-node.ts).
+ * Latency: how the samples are split into rounds, each round's quantiles, and the row the report
+ * prints, each side's p50 and p99 as the median of its rounds and the ratios entangled / floor,
+ * judged against the issue's ceilings for 1 KiB (p50 <= 1.1×, p99 <= 1.5×, over at least 3
+ * rounds). Burst: each burst's figures from its clock readings, each side's files/s and time as
+ * the median of its bursts, the ratio of the files/s, and the issue's 3,000 files/s judged for both.
  */
 import { LIMITS } from '../src/core/frame.js';
 import { round, summarize } from '../src/bench/stats.js';
-import type { FloorComparison, RoundFigures } from './types.js';
+import type { BurstComparison, BurstRoundFigures, FloorComparison, RoundFigures } from './types.js';
 
 export const FLOOR_TARGETS = { p50: 1.1, p99: 1.5, minRounds: 3 } as const;
 /** The size the issue sets them for. */
@@ -36,6 +38,20 @@ function ratio(a: number | null | undefined, b: number | null | undefined): numb
   return a !== null && a !== undefined && b !== null && b !== undefined && b > 0 ? round(a / b, 2) : null;
 }
 
+/** Each entangled round with the floor round that followed it (null while that one has not finished). */
+function paired<T>(entangled: readonly T[], floor: readonly T[]): { entangled: T; floor: T | null }[] {
+  return entangled.map((e, i) => ({ entangled: e, floor: floor[i] ?? null }));
+}
+
+/** The median of a figure over some rounds, unrounded; null for none. */
+function medianOf<T>(rounds: readonly T[], pick: (r: T) => number): number | null {
+  return median(rounds.map(pick));
+}
+
+function rounded(v: number | null, digits?: number): number | null {
+  return v === null ? null : round(v, digits);
+}
+
 /** One round's figures from its samples; null when it has none. */
 export function roundFigures(samples: readonly number[], cpuPct: number | null, otherCpuPct: number): RoundFigures | null {
   const s = summarize(samples);
@@ -57,15 +73,9 @@ export interface RoundsSoFar {
 
 /** The comparison over the rounds that finished (a floor round pairs with the entangled round before it). */
 export function floorComparison(r: RoundsSoFar): FloorComparison {
-  const perRound = r.entangled.map((e, i) => {
-    const f = r.floor[i] ?? null;
-    return { entangled: e, floor: f, ratioP50: ratio(e.p50, f?.p50), ratioP99: ratio(e.p99, f?.p99) };
-  });
+  const perRound = paired(r.entangled, r.floor).map(({ entangled: e, floor: f }) => ({ entangled: e, floor: f, ratioP50: ratio(e.p50, f?.p50), ratioP99: ratio(e.p99, f?.p99) }));
   const complete = perRound.filter((p) => p.floor !== null);
-  const med = (pick: (p: (typeof complete)[number]) => number) => {
-    const m = median(complete.map(pick));
-    return m === null ? null : round(m);
-  };
+  const med = (pick: (p: (typeof complete)[number]) => number) => rounded(medianOf(complete, pick));
   const entangledP50 = med((p) => p.entangled.p50);
   const entangledP99 = med((p) => p.entangled.p99);
   const floorP50 = med((p) => p.floor!.p50);
@@ -89,6 +99,89 @@ export function floorComparison(r: RoundsSoFar): FloorComparison {
     targets: r.targeted ? { ...FLOOR_TARGETS } : null,
     met: judgeable ? within() : null,
     samplesMs: r.floorSamplesMs,
+    floorCpuPct: r.floorCpuPct,
+    daemonsCpuPct: r.daemonsCpuPct,
+  };
+}
+
+/** The issue's target for a burst of 1,000 files (absolute: it does not depend on the floor). */
+export const BURST_TARGET_FILES_PER_S = 3000;
+
+export const FLOOR_BURST_WHAT = `${FLOOR_WHAT}; in a burst the peer writes through the thread pool, the fsyncs overlapping and the folder's fsync shared, as entangled does`;
+
+/** files per second of a burst that took `ms`; null for no time. */
+function rate(files: number, ms: number): number | null {
+  return ms > 0 ? (files * 1000) / ms : null;
+}
+
+/**
+ * One burst's figures from its performance.now() readings: `t0` just before the first write,
+ * `written` after the last, `arrivals` when each file was seen at each peer (at least one).
+ */
+export function burstFigures(files: number, t0: number, written: number, arrivals: readonly number[], cpuPct: number | null, otherCpuPct: number): BurstRoundFigures {
+  const last = Math.max(...arrivals);
+  const first = Math.min(...arrivals);
+  return {
+    files,
+    ms: round(last - t0, 1),
+    filesPerS: round(rate(files, last - t0) ?? 0, 0),
+    writeMs: round(written - t0, 1),
+    firstArrivalMs: round(first - t0, 1),
+    afterLastWriteMs: round(last - written, 1),
+    cpuPct,
+    otherCpuPct,
+  };
+}
+
+/** The median of each burst figure over some bursts (what the scenario's own row shows); null figures for none. */
+export function burstMedians(bursts: readonly BurstRoundFigures[]): Record<'convergedMs' | 'filesPerS' | 'writeMs' | 'firstArrivalMs' | 'afterLastWriteMs' | 'apiAlignedMs', number | null> {
+  const withApi = bursts.filter((b) => b.apiAlignedMs !== undefined);
+  return {
+    convergedMs: rounded(medianOf(bursts, (b) => b.ms), 1),
+    filesPerS: rounded(medianOf(bursts, (b) => rate(b.files, b.ms) ?? 0), 0),
+    writeMs: rounded(medianOf(bursts, (b) => b.writeMs), 1),
+    firstArrivalMs: rounded(medianOf(bursts, (b) => b.firstArrivalMs), 1),
+    afterLastWriteMs: rounded(medianOf(bursts, (b) => b.afterLastWriteMs), 1),
+    apiAlignedMs: rounded(medianOf(withApi, (b) => b.apiAlignedMs!), 0),
+  };
+}
+
+export interface BurstRoundsSoFar {
+  rounds: number;
+  files: number;
+  entangled: BurstRoundFigures[];
+  floor: BurstRoundFigures[];
+  floorCpuPct: number | null;
+  daemonsCpuPct: number | null;
+  /** False in a quick run: the figures are shown, the target not judged. */
+  judged: boolean;
+}
+
+/**
+ * The burst comparison over the rounds that finished (a floor burst pairs with the entangled one
+ * before it). The medians of files/s are taken of each burst's unrounded rate (files over its
+ * time) and judged on it: 2,999.6 files/s does not meet 3,000.
+ */
+export function burstComparison(r: BurstRoundsSoFar): BurstComparison {
+  const perRound = paired(r.entangled, r.floor).map(({ entangled: e, floor: f }) => ({ entangled: e, floor: f, ratio: ratio(rate(e.files, e.ms), f ? rate(f.files, f.ms) : null) }));
+  const complete = perRound.filter((p) => p.floor !== null);
+  const entangledRate = medianOf(complete, (p) => rate(p.entangled.files, p.entangled.ms) ?? 0);
+  const floorRate = medianOf(complete, (p) => rate(p.floor!.files, p.floor!.ms) ?? 0);
+  const judgeable = r.judged && complete.length === r.rounds && entangledRate !== null && floorRate !== null;
+  return {
+    kind: 'burst',
+    what: FLOOR_BURST_WHAT,
+    rounds: r.rounds,
+    files: r.files,
+    perRound,
+    floorFilesPerS: rounded(floorRate, 0),
+    floorMs: rounded(medianOf(complete, (p) => p.floor!.ms), 1),
+    entangledFilesPerS: rounded(entangledRate, 0),
+    entangledMs: rounded(medianOf(complete, (p) => p.entangled.ms), 1),
+    ratio: ratio(entangledRate, floorRate),
+    target: { filesPerS: BURST_TARGET_FILES_PER_S },
+    met: judgeable ? entangledRate >= BURST_TARGET_FILES_PER_S : null,
+    floorMet: judgeable ? floorRate >= BURST_TARGET_FILES_PER_S : null,
     floorCpuPct: r.floorCpuPct,
     daemonsCpuPct: r.daemonsCpuPct,
   };

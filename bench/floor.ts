@@ -6,15 +6,15 @@
  * this command is for a look at it alone. Also times an fsynced write + rename alone, back to
  * back, in this process. With `--burst N`, N files are changed at once instead, as in the
  * burst1000 scenario; the peer then writes through the thread pool (fsyncs overlapping, the
- * folder's fsync shared) as entangled does in a burst.
+ * folder's fsync shared) as entangled does in a burst; the measurement is burst1000's
+ * (measureBurst), which runs such bursts itself alternated with entangled's.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { FolderWatch } from './arrival.js';
 import { FloorPipeline } from './floor-pipeline.js';
-import { measureChanges } from './measure.js';
+import { burstFigures } from './floor-rounds.js';
+import { measureBurst, measureChanges } from './measure.js';
 import { summarize } from '../src/bench/stats.js';
 import { traceAs } from '../src/trace.js';
 
@@ -55,16 +55,15 @@ async function main(): Promise<void> {
   const floor = await FloorPipeline.start({ files, timeoutMs: 30_000, signal: controller.signal, onExit: (reason) => controller.abort(new Error(reason)) });
   try {
     if (burst > 0) {
-      const watch = new FolderWatch(floor.peerDir, 100);
-      watch.prime(names);
-      const contents = names.map((n) => Buffer.from(`${n} burst\n`.padEnd(size, 'x')));
-      const arrivals = Promise.all(names.map((n, i) => watch.expect(n, createHash('md5').update(contents[i]!).digest('hex'), size)));
-      const t0 = performance.now();
-      names.forEach((n, i) => writeFileSync(floor.originFile(n), contents[i]!));
-      const written = performance.now() - t0;
-      const last = Math.max(...(await arrivals)) - t0;
-      watch.close();
-      console.log(`bare pipeline, ${burst} files of ${size} bytes at once: all at the peer ${last.toFixed(0)} ms after the first write (${Math.round(burst / (last / 1000))} files/s; writing them took ${written.toFixed(0)} ms)`);
+      const m = await measureBurst({
+        originFile: (n) => floor.originFile(n),
+        peers: [{ name: 'the peer', dir: floor.peerDir }],
+        files: names.map((n) => ({ name: n, data: Buffer.from(`${n} burst\n`.padEnd(size, 'x')) })),
+        timeoutMs: 30_000 + burst * 30,
+        signal: controller.signal,
+      });
+      const f = burstFigures(burst, m.t0, m.written, m.arrivals, null, 0);
+      console.log(`bare pipeline, ${burst} files of ${size} bytes at once: all at the peer ${f.ms.toFixed(0)} ms after the first write (${f.filesPerS} files/s; writing them took ${f.writeMs.toFixed(0)} ms)`);
       return;
     }
     const taken: number[] = [];

@@ -2,11 +2,13 @@
  * The single-change measurement shared by entangled's latency scenarios and the compared tools:
  * rewrite one file in the origin's folder, and time from the write returning until every peer
  * folder's copy holds the new bytes (md5), one change at a time, `gapMs` apart. The loop and the
- * contents are src/bench/measure.ts's, shared with `entangled bench`.
+ * contents are src/bench/measure.ts's, shared with `entangled bench`. And the burst measurement
+ * (measureBurst): many files rewritten at once.
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runChanges } from '../src/bench/measure.js';
+import { md5 } from '../test/helpers/cluster.js';
 import { FolderWatch } from './arrival.js';
 import { within } from './context.js';
 import { fmtBytes } from './scenario.js';
@@ -61,4 +63,54 @@ export async function measureChanges(run: ChangeRun): Promise<{ seenByWatch: num
     seenByWatch: watches.reduce((a, w) => a + w.seen.watch, 0),
     seenByPoll: watches.reduce((a, w) => a + w.seen.poll, 0),
   };
+}
+
+export interface BurstRun {
+  /** The origin's path of a listed name. */
+  originFile: (name: string) => string;
+  /** The folders that must receive every file, with a name for the error. */
+  peers: { name: string; dir: string }[];
+  /** Every file's new content, all of one size. */
+  files: { name: string; data: Buffer }[];
+  /** How long they may take to arrive everywhere. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  /** Called just before the first write, after the peers' copies are hashed (a CPU window starts here). */
+  beforeWrites?: () => void;
+}
+
+/**
+ * The burst measurement shared by burst1000 (entangled's bursts and the bare pipeline's) and
+ * `bench/floor.ts --burst`: every file rewritten back to back on the origin, each peer folder
+ * watched (FolderWatch, 100 ms polling fallback); returns the clock readings, from just before
+ * the first write until every file was seen at every peer. Throws, saying how many files each
+ * peer still lacked, when they do not all arrive in time.
+ */
+export async function measureBurst(run: BurstRun): Promise<{ t0: number; written: number; arrivals: number[]; seenByWatch: number; seenByPoll: number }> {
+  const watches = run.peers.map((p) => new FolderWatch(p.dir, 100));
+  try {
+    const names = run.files.map((f) => f.name);
+    for (const w of watches) w.prime(names);
+    const arrivals = Promise.all(watches.flatMap((w) => run.files.map(({ name, data }) => w.expect(name, md5(data), data.length))));
+    run.beforeWrites?.();
+    const t0 = performance.now();
+    for (const { name, data } of run.files) writeFileSync(run.originFile(name), data);
+    const written = performance.now();
+    let times: number[];
+    try {
+      times = await within(`all ${run.files.length} files to arrive at every peer`, arrivals, run.timeoutMs, run.signal);
+    } catch (err) {
+      const left = run.peers.map((p, i) => `${p.name} still lacked ${watches[i]!.pending} of ${run.files.length}`).join(', ');
+      throw new Error(`${(err as Error).message} (${left})`);
+    }
+    return {
+      t0,
+      written,
+      arrivals: times,
+      seenByWatch: watches.reduce((a, w) => a + w.seen.watch, 0),
+      seenByPoll: watches.reduce((a, w) => a + w.seen.poll, 0),
+    };
+  } finally {
+    for (const w of watches) w.close();
+  }
 }

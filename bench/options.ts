@@ -22,8 +22,9 @@ export const HELP = `npm run bench -- [options]
   --samples N           samples per latency size (default 200; quick 10)
   --gap MS              pause after a change arrived before the next one (default 50; quick 20)
   --rounds N            latency sizes up to 1 MiB: alternated rounds of entangled and the bare pipeline
-                        of its stack, the samples split across them (default 3)
-  --no-floor            do not run the bare pipeline (one round of entangled alone)
+                        of its stack, the samples split across them; burst1000: N bursts of each,
+                        alternated (default 3)
+  --no-floor            do not run the bare pipeline (one round of entangled alone; one burst)
   --compare LIST        also run the 1 KiB scenario through: ${COMPARE_TOOLS.join(', ')} (when installed)
   --compare-samples N   samples per compared tool (default: --samples)
   --burst-files N       files changed at once in burst1000 (default 1000; quick 200)

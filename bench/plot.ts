@@ -52,8 +52,8 @@ export function seriesOf(r: RunReport): Series[] {
     .filter((s) => s.id.startsWith('latency-'))
     .map((s) => ({ label: `entangled ${fmtBytes(Number(s.params.size ?? 0))}${s.status === 'ok' ? '' : ' (failed)'}`, samples: s.samplesMs ?? [], dashed: false }));
   const floors = r.scenarios
-    .filter((s) => s.id.startsWith('latency-') && (s.floor?.samplesMs.length ?? 0) > 0)
-    .map((s) => ({ label: `bare pipeline ${fmtBytes(Number(s.params.size ?? 0))}`, samples: s.floor!.samplesMs, dashed: true }));
+    .flatMap((s) => (s.id.startsWith('latency-') && s.floor && s.floor.kind !== 'burst' && s.floor.samplesMs.length > 0 ? [{ s, f: s.floor }] : []))
+    .map(({ s, f }) => ({ label: `bare pipeline ${fmtBytes(Number(s.params.size ?? 0))}`, samples: f.samplesMs, dashed: true }));
   const tools = r.compare
     .filter((c) => (c.samplesMs?.length ?? 0) > 0)
     .map((c) => ({ label: `${c.tool} ${shortVariant(c.variant)}${c.status === 'ok' ? '' : ' (failed)'}`, samples: c.samplesMs ?? [], dashed: true }));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { compactJson } from '../src/bench/format.js';
 import { BUSY_PCT } from './interference.js';
 import { fmt, fmtBytes } from './scenario.js';
-import type { CompareResult, FloorComparison, RunReport, ScenarioResult } from './types.js';
+import type { BurstComparison, CompareResult, FloorComparison, RunReport, ScenarioResult } from './types.js';
 
 function table(head: string[], rows: string[][]): string {
   const esc = (c: string) => c.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -32,6 +32,16 @@ function latencyTable(rs: ScenarioResult[]): string {
   return table(['size', 'samples', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', "daemon's own p50 / p95 ms", 'daemons CPU', 'bench CPU', 'others CPU', 'target', 'status'], rows);
 }
 
+/** A latency scenario's comparison with the bare pipeline, when it ran one round at least. */
+function latencyFloor(r: ScenarioResult): FloorComparison | null {
+  return r.floor && r.floor.kind !== 'burst' && r.floor.perRound.length > 0 ? r.floor : null;
+}
+
+/** burst1000's comparison with the bare pipeline, when it ran one burst at least. */
+function burstFloor(r: ScenarioResult): BurstComparison | null {
+  return r.floor?.kind === 'burst' && r.floor.perRound.length > 0 ? r.floor : null;
+}
+
 function floorTarget(f: FloorComparison): string {
   const t = f.targets;
   if (!t) return 'none set: n/a';
@@ -45,7 +55,7 @@ function floorTarget(f: FloorComparison): string {
 /** One row per size: the bare pipeline's p50/p99 and entangled's, each the median of its rounds, and the ratios. */
 function floorTable(rs: ScenarioResult[]): string {
   const rows = rs.map((r) => {
-    const f = r.floor!;
+    const f = latencyFloor(r)!;
     const others = Math.max(...f.perRound.flatMap((p) => [p.entangled.otherCpuPct, p.floor?.otherCpuPct ?? 0]));
     return [
       fmtBytes(Number(r.params.size ?? 0)),
@@ -68,11 +78,50 @@ function floorTable(rs: ScenarioResult[]): string {
 
 /** "- 1 KiB: 1: 1.61 / 4.20 | 1.35 / 3.10 (1.19×; others 2.0% | 3.1%); 2: …": each round's pair. */
 function floorRounds(r: ScenarioResult): string {
-  const f = r.floor!;
+  const f = latencyFloor(r)!;
   const pair = (x: { p50: number; p99: number } | null) => (x ? `${fmt(x.p50)} / ${fmt(x.p99)}` : '-');
   const others = (p: (typeof f.perRound)[number]) => `others ${fmt(p.entangled.otherCpuPct, '%')} | ${fmt(p.floor?.otherCpuPct, '%')}`;
   const rounds = f.perRound.map((p, i) => `${i + 1}: ${pair(p.entangled)} | ${pair(p.floor)} (${fmt(p.ratioP50, '×')}; ${others(p)})`);
   return `- ${fmtBytes(Number(r.params.size ?? 0))}: ${rounds.join('; ')}`;
+}
+
+/** ">= 3000 files/s: missed (the bare pipeline: 2410 files/s, below it too)": the verdict beside the stack's own speed. */
+function burstTarget(f: BurstComparison): string {
+  const text = `>= ${f.target.filesPerS} files/s`;
+  if (f.met === null || f.floorMet === null) return `${text}: n/a (the bare pipeline: ${fmt(f.floorFilesPerS)} files/s)`;
+  const bare = f.floorMet ? 'meets it' : f.met ? 'below it' : 'below it too';
+  return `${text}: ${f.met ? 'met' : 'missed'} (the bare pipeline: ${fmt(f.floorFilesPerS)} files/s, ${bare})`;
+}
+
+/** One row: each side's files/s and time (medians of its bursts), the ratio of the files/s, CPU, the target. */
+function burstTable(rs: ScenarioResult[]): string {
+  const rows = rs.map((r) => {
+    const f = burstFloor(r)!;
+    const others = Math.max(...f.perRound.flatMap((p) => [p.entangled.otherCpuPct, p.floor?.otherCpuPct ?? 0]));
+    return [
+      String(f.files),
+      `${f.perRound.filter((p) => p.floor).length} of ${f.rounds}`,
+      fmt(f.floorFilesPerS),
+      fmt(f.floorMs),
+      fmt(f.entangledFilesPerS),
+      fmt(f.entangledMs),
+      fmt(f.ratio, '×'),
+      fmt(f.floorCpuPct, '%'),
+      fmt(f.daemonsCpuPct, '%'),
+      fmt(others, '%'),
+      r.target ? burstTarget(f) : '-',
+      status(r),
+    ];
+  });
+  return table(['files', 'bursts', 'bare files/s', 'bare ms', 'entangled files/s', 'entangled ms', 'ratio', 'bare CPU', 'daemons CPU', 'others CPU (worst burst)', 'target', 'status'], rows);
+}
+
+/** "- 1000 files: 1: 1234 files/s, 810 ms (writes 70.2) | 2401 files/s, 416 ms (writes 65.0) (0.51×; others 2.0% | 3.1%); 2: …": each burst's pair. */
+function burstRounds(r: ScenarioResult): string {
+  const f = burstFloor(r)!;
+  const one = (x: { filesPerS: number; ms: number; writeMs: number } | null) => (x ? `${fmt(x.filesPerS)} files/s, ${fmt(x.ms)} ms (writes ${fmt(x.writeMs)})` : '-');
+  const rounds = f.perRound.map((p, i) => `${i + 1}: ${one(p.entangled)} | ${one(p.floor)} (${fmt(p.ratio, '×')}; others ${fmt(p.entangled.otherCpuPct, '%')} | ${fmt(p.floor?.otherCpuPct, '%')})`);
+  return `- ${f.files} files: ${rounds.join('; ')}`;
 }
 
 function otherTable(rs: ScenarioResult[]): string {
@@ -119,7 +168,7 @@ export function renderReport(r: RunReport): string {
   if (lat.length) {
     out.push('', "Single change: from the origin's write returning until every peer's copy holds the new bytes (md5)", '', latencyTable(lat));
   }
-  const floors = lat.filter((s) => s.floor && s.floor.perRound.length > 0);
+  const floors = lat.filter((s) => latencyFloor(s) !== null);
   if (floors.length) {
     out.push(
       '',
@@ -132,6 +181,18 @@ export function renderReport(r: RunReport): string {
     );
   }
   if (other.length) out.push('', 'Throughput, scale and idle cost', '', otherTable(other));
+  const bursts = other.filter((s) => burstFloor(s) !== null);
+  if (bursts.length) {
+    out.push(
+      '',
+      "Files changed at once against the bare pipeline of the same stack (its peer writes a burst through the thread pool, the folder's fsync shared), in alternated bursts (entangled 1, bare 1, entangled 2, …) of new versions of the same files, the same arrival check and clock (from the first write until every peer holds every file); each files/s and time is the median of that side's bursts, the ratio is entangled's files/s / the bare pipeline's",
+      '',
+      burstTable(bursts),
+      '',
+      "Per burst, files/s and time (and how long the origin's writes took, within it), entangled | bare (ratio; CPU of other processes during each, % of a core):",
+      ...bursts.map(burstRounds),
+    );
+  }
   if (r.compare.length) {
     out.push('', 'Compared: the same 1 KiB single change, the same measurement', '', compareTable(lat.find((s) => s.id === 'latency-1k'), r.compare));
   }

@@ -1,7 +1,7 @@
 /** What a scenario is, and the running record it fills in as it goes (kept even when it fails). */
 import { fmt } from '../src/bench/format.js';
 import type { ScenarioContext } from './context.js';
-import type { DaemonLatency, FloorComparison, Options, ScenarioResult, Summary } from './types.js';
+import type { BurstComparison, DaemonLatency, FloorComparison, Options, ScenarioResult, Summary } from './types.js';
 
 export { fmt, fmtBytes } from '../src/bench/format.js';
 
@@ -11,7 +11,7 @@ export interface Outcome {
   samplesMs?: number[];
   latency?: Summary;
   daemon?: DaemonLatency[];
-  floor?: FloorComparison;
+  floor?: FloorComparison | BurstComparison;
 }
 
 export interface Scenario {

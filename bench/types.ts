@@ -13,9 +13,9 @@ export interface Options {
   gapMs: number;
   compare: string[];
   compareSamples: number;
-  /** Alternated rounds of entangled and the bare pipeline per latency size (the samples split across them). */
+  /** Alternated rounds of entangled and the bare pipeline per latency size (the samples split across them), and bursts of each in burst1000. */
   rounds: number;
-  /** Run the bare pipeline beside entangled in the latency scenarios (off: --no-floor). */
+  /** Run the bare pipeline beside entangled in the latency scenarios and burst1000 (off: --no-floor). */
   floor: boolean;
   burstFiles: number;
   startupFiles: number;
@@ -58,8 +58,8 @@ export interface ScenarioResult {
   latency?: Summary;
   /** The daemons' own figures, one per source that answered (metrics first). */
   daemon?: DaemonLatency[];
-  /** The latency scenarios' comparison with the bare pipeline, run in alternated rounds. */
-  floor?: FloorComparison;
+  /** The comparison with the bare pipeline, run in alternated rounds: the latency scenarios' and burst1000's. */
+  floor?: FloorComparison | BurstComparison;
   /** The issue's target for this scenario and whether this run met it (null: not measured). */
   target?: { text: string; met: boolean | null };
   /** The key figures in one line, as the table shows them. */
@@ -86,6 +86,8 @@ export interface RoundFigures {
  * and p99 is the median of its rounds' figures, and the ratios are entangled's over the floor's.
  */
 export interface FloorComparison {
+  /** Absent: a latency scenario's (burst1000's is a BurstComparison). */
+  kind?: undefined;
   /** How the bare pipeline ran. */
   what: string;
   rounds: number;
@@ -106,6 +108,54 @@ export interface FloorComparison {
   met: boolean | null;
   /** Every counted sample of the bare pipeline (ms), for the CDF. */
   samplesMs: number[];
+  /** CPU over all rounds of each side, % of one core. */
+  floorCpuPct: number | null;
+  daemonsCpuPct: number | null;
+}
+
+/** One burst of one pipeline: every file rewritten at once on the origin. */
+export interface BurstRoundFigures {
+  files: number;
+  /** From the first write until every peer holds every file (ms). */
+  ms: number;
+  /** files / ms, per second. */
+  filesPerS: number;
+  /** How long writing them all took on the origin. */
+  writeMs: number;
+  firstArrivalMs: number;
+  afterLastWriteMs: number;
+  /** CPU of its processes over the burst (the first write to the last arrival), % of one core. */
+  cpuPct: number | null;
+  /** CPU of everything outside the bench's process tree meanwhile, % of one core. */
+  otherCpuPct: number;
+  /** entangled's only: from the first write until every node's API reports every file aligned. */
+  apiAlignedMs?: number;
+}
+
+/**
+ * burst1000 against the bare pipeline: bursts of the same files alternated (entangled 1, floor 1,
+ * entangled 2, …), the same arrival check and clock; each side's figure is the median of its
+ * rounds, the ratio entangled's files/s over the floor's (below 1: entangled is slower).
+ */
+export interface BurstComparison {
+  kind: 'burst';
+  what: string;
+  rounds: number;
+  /** Files in each burst (the same for both sides). */
+  files: number;
+  /** Each pair in the order they ran; a round that did not finish is missing. */
+  perRound: { entangled: BurstRoundFigures; floor: BurstRoundFigures | null; ratio: number | null }[];
+  floorFilesPerS: number | null;
+  floorMs: number | null;
+  entangledFilesPerS: number | null;
+  entangledMs: number | null;
+  /** entangledFilesPerS / floorFilesPerS: 1 is the floor's speed. */
+  ratio: number | null;
+  /** The issue's absolute target. */
+  target: { filesPerS: number };
+  /** Whether entangled's median meets it, and whether the bare pipeline's does; null when not judged (quick run, a round missing). */
+  met: boolean | null;
+  floorMet: boolean | null;
   /** CPU over all rounds of each side, % of one core. */
   floorCpuPct: number | null;
   daemonsCpuPct: number | null;
