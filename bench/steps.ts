@@ -30,6 +30,8 @@ export type Side = 'entangled' | 'floor';
 export interface Change {
   readonly side: Side;
   readonly at: Partial<Record<(typeof STEPS)[number], number>>;
+  /** µs of garbage-collection pauses in the origin and the peer between the write and the arrival. */
+  readonly gcUs: number;
 }
 
 export function readMarks(dir: string): Mark[] {
@@ -73,7 +75,11 @@ export function changesOf(marks: readonly Mark[]): Change[] {
       at[step] = hit.ns;
       since = hit.ns;
     }
-    out.push({ side: origin.startsWith('floor') ? 'floor' : 'entangled', at });
+    const end = at.arrived ?? at.renamed ?? Infinity;
+    const gcUs = window
+      .filter((m) => m.step.startsWith('gc ') && (m.proc === origin || m.proc === peer) && m.ns < end)
+      .reduce((sum, m) => sum + Number(m.step.slice(3)), 0);
+    out.push({ side: origin.startsWith('floor') ? 'floor' : 'entangled', at, gcUs });
   }
   const seen: Record<Side, number> = { entangled: 0, floor: 0 };
   return out.filter((c) => ++seen[c.side] > WARM_UP);
@@ -101,6 +107,15 @@ export function stepTable(changes: readonly Change[], side: Side): { step: strin
   return rows;
 }
 
+/** How many changes had a GC pause on their way (write → arrival), and the median write → arrival with and without one (µs). */
+export function gcShare(changes: readonly Change[], side: Side): { n: number; withGc: number; medianWith: number; medianWithout: number } {
+  const mine = changes.filter((c) => c.side === side && c.at.arrived !== undefined);
+  const total = (c: Change) => (c.at.arrived! - c.at.write!) / 1000;
+  const med = (cs: Change[]) => quantile(cs.map(total).sort((a, b) => a - b), 0.5);
+  const withGc = mine.filter((c) => c.gcUs > 0);
+  return { n: mine.length, withGc: withGc.length, medianWith: med(withGc), medianWithout: med(mine.filter((c) => c.gcUs === 0)) };
+}
+
 function main(): void {
   const dir = process.argv[2];
   if (!dir) {
@@ -119,6 +134,13 @@ function main(): void {
     if (!e && !f) continue;
     const cell = (r: typeof e) => (r ? [r.fromPrev.toFixed(0), r.fromWrite.toFixed(0)] : ['—', '—']);
     console.log(`| ${step === 'arrived' ? 'arrived (since checked)' : step} | ${[...cell(e), ...cell(f)].join(' | ')} |`);
+  }
+  console.log('');
+  for (const side of ['entangled', 'floor'] as const) {
+    const g = gcShare(changes, side);
+    if (g.n === 0) continue;
+    const us = (v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(0)} µs`);
+    console.log(`${side === 'floor' ? 'bare pipeline' : side}: ${g.withGc} of ${g.n} changes had a GC pause on their way (write → arrival ${us(g.medianWith)} median, the others ${us(g.medianWithout)})`);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 const dir = process.env.ENTANGLED_TRACE || null;
 let file: string | null = null;
@@ -20,6 +21,10 @@ export function traceAs(role: string): void {
   file = path.join(dir, `${role}.${process.pid}`);
   setInterval(flush, 1000).unref();
   process.once('exit', flush);
+  // Garbage collections as steps too: `gc <µs>` at the pause's start.
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) markAt(e.startTime, `gc ${Math.round(e.duration * 1000)}`);
+  }).observe({ entryTypes: ['gc'] });
 }
 
 /** Notes that this process reached `step` now. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { changesOf, stepTable } from '../../bench/steps.js';
+import { changesOf, gcShare, stepTable } from '../../bench/steps.js';
 
 /** Marks of one change, `t0` ns plus each step's offset in µs, in the given processes. */
 function change(t0: number, origin: string, peer: string, steps: Record<string, number>): { ns: number; step: string; proc: string }[] {
@@ -73,5 +73,20 @@ describe('bench/steps.ts: the step table from trace marks', () => {
   test('a change the other side\'s processes carried half-way is not counted', () => {
     const marks = run('entangled', 4, 0, ENTANGLED).map((m) => (m.ns >= 3 * 50e6 && m.step === 'decoded' ? { ...m, proc: 'floor.21' } : m));
     assert.equal(changesOf(marks).length, 0);
+  });
+
+  test('GC pauses of the change\'s own processes between its write and its arrival are counted against it', () => {
+    const marks = run('entangled', 6, 0, ENTANGLED);
+    // Change 4 (the first counted): a pause on the peer before the arrival; change 5: one after it;
+    // change 6: one in a process that is not part of the pipeline.
+    marks.push(
+      { ns: 3 * 50e6 + 900_000, step: 'gc 450', proc: 'entangled.11' },
+      { ns: 4 * 50e6 + 1_300_000, step: 'gc 300', proc: 'entangled.11' },
+      { ns: 5 * 50e6 + 500_000, step: 'gc 700', proc: 'bench.1' },
+    );
+    marks.sort((a, b) => a.ns - b.ns);
+    const changes = changesOf(marks);
+    assert.deepEqual(changes.map((c) => c.gcUs), [450, 0, 0]);
+    assert.deepEqual(gcShare(changes, 'entangled'), { n: 3, withGc: 1, medianWith: 1260, medianWithout: 1260 });
   });
 });
