@@ -116,16 +116,17 @@ export function gcShare(changes: readonly Change[], side: Side): { n: number; wi
   return { n: mine.length, withGc: withGc.length, medianWith: med(withGc), medianWithout: med(mine.filter((c) => c.gcUs === 0)) };
 }
 
-function main(): void {
-  const dir = process.argv[2];
-  if (!dir) {
-    console.error('usage: npx tsx bench/steps.ts DIR (the ENTANGLED_TRACE folder of a traced run)');
-    process.exit(2);
-  }
-  const changes = changesOf(readMarks(dir));
+/** The slowest `share` of one side's changes (write → arrival), at least one when it has any. */
+export function slowest(changes: readonly Change[], side: Side, share: number): Change[] {
+  const total = (c: Change) => c.at.arrived! - c.at.write!;
+  const mine = changes.filter((c) => c.side === side && c.at.arrived !== undefined).sort((a, b) => total(b) - total(a));
+  return mine.slice(0, Math.max(mine.length > 0 ? 1 : 0, Math.round(mine.length * share)));
+}
+
+function printTable(title: string, changes: readonly Change[]): void {
   const tables = { entangled: stepTable(changes, 'entangled'), floor: stepTable(changes, 'floor') };
   const n = (s: Side) => changes.filter((c) => c.side === s).length;
-  console.log(`changes: entangled ${n('entangled')}, bare pipeline ${n('floor')} (medians, µs)\n`);
+  console.log(`${title}: entangled ${n('entangled')} changes, bare pipeline ${n('floor')} (medians, µs)\n`);
   console.log('| step | entangled: since the step before | since the write | bare pipeline: since the step before | since the write |');
   console.log('| --- | --- | --- | --- | --- |');
   for (const step of STEPS.slice(1)) {
@@ -136,6 +137,18 @@ function main(): void {
     console.log(`| ${step === 'arrived' ? 'arrived (since checked)' : step} | ${[...cell(e), ...cell(f)].join(' | ')} |`);
   }
   console.log('');
+}
+
+function main(): void {
+  const dir = process.argv[2];
+  if (!dir) {
+    console.error('usage: npx tsx bench/steps.ts DIR (the ENTANGLED_TRACE folder of a traced run)');
+    process.exit(2);
+  }
+  const changes = changesOf(readMarks(dir));
+  printTable('All changes', changes);
+  // The tail: which steps the slowest changes lost their time in.
+  printTable('The slowest 5% of each side', [...slowest(changes, 'entangled', 0.05), ...slowest(changes, 'floor', 0.05)]);
   for (const side of ['entangled', 'floor'] as const) {
     const g = gcShare(changes, side);
     if (g.n === 0) continue;

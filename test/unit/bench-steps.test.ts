@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { changesOf, gcShare, stepTable } from '../../bench/steps.js';
+import { changesOf, gcShare, slowest, stepTable } from '../../bench/steps.js';
 
 /** Marks of one change, `t0` ns plus each step's offset in µs, in the given processes. */
 function change(t0: number, origin: string, peer: string, steps: Record<string, number>): { ns: number; step: string; proc: string }[] {
@@ -88,5 +88,17 @@ describe('bench/steps.ts: the step table from trace marks', () => {
     const changes = changesOf(marks);
     assert.deepEqual(changes.map((c) => c.gcUs), [450, 0, 0]);
     assert.deepEqual(gcShare(changes, 'entangled'), { n: 3, withGc: 1, medianWith: 1260, medianWithout: 1260 });
+  });
+
+  test('the slowest share of a side: the changes with the longest write → arrival, at least one', () => {
+    const marks = run('entangled', 8, 0, ENTANGLED);
+    // Change 6's fsync takes 3 ms longer: everything after it moves.
+    const slow = marks.map((m) => (m.ns >= 5 * 50e6 && m.ns < 6 * 50e6 && ['durable', 'checked', 'renamed', 'arrived'].includes(m.step) ? { ...m, ns: m.ns + 3e6 } : m));
+    const changes = changesOf(slow.sort((a, b) => a.ns - b.ns));
+    const [worst] = slowest(changes, 'entangled', 0.05);
+    assert.equal(slowest(changes, 'entangled', 0.05).length, 1);
+    assert.equal((worst!.at.arrived! - worst!.at.write!) / 1000, 4260);
+    assert.equal(stepTable([worst!], 'entangled').find((r) => r.step === 'durable')!.fromPrev, 3300);
+    assert.equal(slowest(changes, 'floor', 0.05).length, 0);
   });
 });
