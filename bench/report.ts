@@ -52,11 +52,16 @@ function floorTarget(f: FloorComparison): string {
   return `${text}: p50 ${p50}, p99 ${p99}`;
 }
 
+/** The highest others' CPU over a comparison's rounds, either side. */
+function worstOthers(rounds: readonly { entangled: { otherCpuPct: number }; floor: { otherCpuPct: number } | null }[]): number {
+  return Math.max(...rounds.flatMap((p) => [p.entangled.otherCpuPct, p.floor?.otherCpuPct ?? 0]));
+}
+
 /** One row per size: the bare pipeline's p50/p99 and entangled's, each the median of its rounds, and the ratios. */
 function floorTable(rs: ScenarioResult[]): string {
   const rows = rs.map((r) => {
     const f = latencyFloor(r)!;
-    const others = Math.max(...f.perRound.flatMap((p) => [p.entangled.otherCpuPct, p.floor?.otherCpuPct ?? 0]));
+    const others = worstOthers(f.perRound);
     return [
       fmtBytes(Number(r.params.size ?? 0)),
       `${f.perRound.filter((p) => p.floor).length} of ${f.rounds} × ${f.samplesPerRound.join('/')}`,
@@ -97,7 +102,7 @@ function burstTarget(f: BurstComparison): string {
 function burstTable(rs: ScenarioResult[]): string {
   const rows = rs.map((r) => {
     const f = burstFloor(r)!;
-    const others = Math.max(...f.perRound.flatMap((p) => [p.entangled.otherCpuPct, p.floor?.otherCpuPct ?? 0]));
+    const others = worstOthers(f.perRound);
     return [
       String(f.files),
       `${f.perRound.filter((p) => p.floor).length} of ${f.rounds}`,
