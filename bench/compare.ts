@@ -44,6 +44,10 @@ function toolScenario(v: ToolVariant, bins: Map<string, string>): Scenario {
       out.params = { size: SIZE, samples: ctx.opts.compareSamples, warmup: WARMUP, gapMs, jitterMs: v.jitterMs };
       if (v.note) ctx.notes.push(v.note);
       const counted: { cpu?: CpuWindow } = {};
+      // A tool that loses a change is not stopped there: the change is counted as lost, the next made.
+      let lost = 0;
+      let lostWarmup = 0;
+      let firstLoss: Promise<string> | null = null;
       try {
         await measureChanges({
           originFile: path.join(a, FILE),
@@ -62,9 +66,20 @@ function toolScenario(v: ToolVariant, bins: Map<string, string>): Scenario {
             samples.push(round(ms));
             out.latency = summarize(samples);
           },
+          onLost: (i, reason) => {
+            if (i < 0) lostWarmup++;
+            else lost++;
+            out.figures.lost = lost;
+            // What the tool said at the moment of its first loss.
+            firstLoss ??= ctx.diagnostics().then((said) => (said ? `${reason}; ${said}` : reason));
+          },
         });
       } finally {
         if (counted.cpu) out.figures.cpuPct = counted.cpu.processesPct();
+      }
+      if (lost + lostWarmup > 0) {
+        const first = await firstLoss;
+        ctx.notes.push(`${v.tool} (${v.variant}): ${lost} of ${ctx.opts.compareSamples} counted changes${lostWarmup > 0 ? ` and ${lostWarmup} of ${WARMUP} warm-up changes` : ''} never arrived within ${PER_SAMPLE_MS / 1000} s (the next change was made; the figures are over the changes that arrived); the first: ${first}`);
       }
     },
     describe: () => '',
@@ -105,6 +120,7 @@ export async function compareTools(opts: Options, entangled: ScenarioResult | un
       const r = await runScenario(toolScenario(v, bins), opts);
       const c: CompareResult = { ...base, status: r.status === 'ok' ? 'ok' : 'failed', reason: r.reason, notes: r.notes, cpuPct: r.figures.cpuPct ?? null, otherCpuPct: r.figures.otherCpuPct ?? null };
       if (r.samplesMs) c.samplesMs = r.samplesMs;
+      if (typeof r.figures.lost === 'number') c.lost = r.figures.lost;
       if (r.latency) c.latency = r.latency;
       c.ratioP50 = ratio(r.latency?.p50, entangled?.latency?.p50);
       c.ratioP95 = ratio(r.latency?.p95, entangled?.latency?.p95);

@@ -33,9 +33,15 @@ export interface ChangeRun {
   /** Called once the warm-up changes are done, before the first counted one. */
   afterWarmup?: () => Promise<void>;
   pollMs?: number;
+  /**
+   * A compared tool's change that does not arrive within `perSampleMs` is reported here (its
+   * number, negative for a warm-up change) and the next change is made; without it, such a change
+   * fails the run (entangled's own scenarios: every change must arrive).
+   */
+  onLost?: (i: number, reason: string) => void;
 }
 
-/** Runs the samples; throws (with the sample's number) when one does not arrive in time. */
+/** Runs the samples; throws (with the sample's number) when one does not arrive in time, unless `onLost` takes it. */
 export async function measureChanges(run: ChangeRun): Promise<{ seenByWatch: number; seenByPoll: number }> {
   const name = path.basename(run.originFile);
   const watches = run.peerDirs.map((d) => new FolderWatch(d, run.pollMs ?? 5));
@@ -51,10 +57,20 @@ export async function measureChanges(run: ChangeRun): Promise<{ seenByWatch: num
       arm: (md5, i) => {
         const arrivals = Promise.all(watches.map((w) => w.expect(name, md5, run.size)));
         const label = i < 0 ? `warm-up change ${i + run.warmup + 1}/${run.warmup}` : `change ${i + 1}/${run.samples}`;
-        return () => within(`${label} (${fmtBytes(run.size)}) to arrive at every peer`, arrivals, run.perSampleMs, run.signal);
+        const arrived = within(`${label} (${fmtBytes(run.size)}) to arrive at every peer`, arrivals, run.perSampleMs, run.signal);
+        const lost = run.onLost;
+        if (!lost) return () => arrived;
+        return () =>
+          arrived.catch((err: unknown) => {
+            if (run.signal.aborted) throw err;
+            lost(i, (err as Error).message);
+            return null;
+          });
       },
       write: (data) => writeFileSync(run.originFile, data),
-      onSample: (_i, times, t0) => run.onSample(Math.max(...times) - t0),
+      onSample: (_i, times, t0) => {
+        if (times !== null) run.onSample(Math.max(...times) - t0);
+      },
     });
   } finally {
     for (const w of watches) w.close();

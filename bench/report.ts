@@ -143,7 +143,7 @@ function compareTable(entangled: ScenarioResult | undefined, cs: CompareResult[]
     ...cs.map((c) => [
       `${c.tool}${c.version ? ` ${c.version}` : ''}`,
       c.command,
-      String(c.latency?.count ?? 0),
+      `${c.latency?.count ?? 0}${c.lost ? ` (${c.lost} lost)` : ''}`,
       fmt(c.latency?.p50),
       fmt(c.latency?.p95),
       fmt(c.latency?.p99),

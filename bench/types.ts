@@ -173,6 +173,8 @@ export interface CompareResult {
   notes: string[];
   samplesMs?: number[];
   latency?: Summary;
+  /** Counted changes that never arrived (within the per-change limit): not in the samples; the run went on. */
+  lost?: number;
   /** CPU of the tool (and its reaped children) while the samples ran, in % of one core. */
   cpuPct: number | null;
   /** CPU of every process outside the bench's tree meanwhile, in % of one core (disturbance). */
