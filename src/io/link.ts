@@ -13,6 +13,15 @@ export class LinkRefused extends Error {
 /** As many hops as the kernel follows before ELOOP. */
 const MAX_HOPS = 40;
 
+/** The lstat of `listed`: undefined when there is nothing there, null when it cannot be looked at (EACCES). */
+function lstatOf(listed: string): Stats | undefined | null {
+  try {
+    return lstatSync(listed, { throwIfNoEntry: false });
+  } catch {
+    return null;
+  }
+}
+
 /**
  * What `listed` is as far as links go: one lstat for a path that is no link; for a link, the
  * absolute path it resolves to and what is there. A path that cannot be looked at counts as
@@ -20,12 +29,11 @@ const MAX_HOPS = 40;
  * ELOOP (EACCES: the read reports it).
  */
 export function inspectPath(listed: string): PathShape {
-  let st;
-  try {
-    st = lstatSync(listed, { throwIfNoEntry: false });
-  } catch {
-    return { kind: 'plain' };
-  }
+  return shapeOf(listed, lstatOf(listed));
+}
+
+/** inspectPath, given the lstat of `listed` already made. */
+function shapeOf(listed: string, st: Stats | undefined | null): PathShape {
   if (!st?.isSymbolicLink()) return { kind: 'plain' };
   let target: string;
   try {
@@ -47,14 +55,19 @@ export function verdictOf(listed: string): LinkVerdict {
   return judgeLink(listed, inspectPath(listed));
 }
 
+/** Where a write of `listed` of shape `shape` goes; throws LinkRefused for a broken link. */
+function targetOf(listed: string, shape: PathShape): string {
+  const v = judgeLink(listed, shape);
+  if (v.kind === 'broken') throw new LinkRefused(v.message);
+  return v.kind === 'through' ? v.target : listed;
+}
+
 /**
  * Where a write of `listed` goes, resolved now: the path itself, or the regular file its link
  * resolves to (the link itself is never replaced). Throws LinkRefused for a broken link.
  */
 export function writeTargetOf(listed: string): string {
-  const v = verdictOf(listed);
-  if (v.kind === 'broken') throw new LinkRefused(v.message);
-  return v.kind === 'through' ? v.target : listed;
+  return targetOf(listed, inspectPath(listed));
 }
 
 /**
@@ -63,15 +76,9 @@ export function writeTargetOf(listed: string): string {
  * path that cannot be looked at) the stats are undefined: look at the target.
  */
 export function writeTargetWithStats(listed: string): { target: string; stats: Stats | null | undefined } {
-  let st: Stats | undefined;
-  try {
-    st = lstatSync(listed, { throwIfNoEntry: false });
-  } catch {
-    return { target: writeTargetOf(listed), stats: undefined };
-  }
-  if (st === undefined) return { target: listed, stats: null };
-  if (!st.isSymbolicLink()) return { target: listed, stats: st };
-  return { target: writeTargetOf(listed), stats: undefined };
+  const st = lstatOf(listed);
+  const target = targetOf(listed, shapeOf(listed, st));
+  return { target, stats: st === null || st?.isSymbolicLink() ? undefined : (st ?? null) };
 }
 
 /** The folders a write of `listed` may leave a temp file in: its own, and its link target's. */
