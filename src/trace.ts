@@ -2,8 +2,9 @@
  * Step marks for the bench's step table (bench/README.md, "Where the time goes"): with
  * `ENTANGLED_TRACE=DIR` in the environment, each process appends `<ns> <step>` lines to
  * `DIR/<role>.<pid>` once a second, the time from the monotonic clock (the same in every process
- * of the machine, so steps of the origin, the peer and the bench line up). Without it, `mark` is
- * a call that returns at once. Nothing a user runs sets it; it is a developer's instrument.
+ * of the machine, so steps of the origin, the peer and the bench line up) once it called
+ * `traceAs`. Otherwise (a process that never names itself, e.g. `entangled bench`), `mark` is a
+ * call that returns at once and nothing is kept. Nothing a user runs sets it; it is a developer's instrument.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -14,7 +15,7 @@ let file: string | null = null;
 const times: number[] = [];
 const steps: string[] = [];
 
-/** Names this process in the trace (`entangled`, `floor`, `bench`); marks before it are kept. */
+/** Names this process in the trace (`entangled`, `floor`, `bench`) and starts its marks. */
 export function traceAs(role: string): void {
   if (dir === null || file !== null) return;
   mkdirSync(dir, { recursive: true });
@@ -29,14 +30,14 @@ export function traceAs(role: string): void {
 
 /** Notes that this process reached `step` now. */
 export function mark(step: string): void {
-  if (dir === null) return;
+  if (file === null) return;
   times.push(Number(process.hrtime.bigint()));
   steps.push(step);
 }
 
 /** Notes `step` at `at`, a performance.now() time of this process. */
 export function markAt(at: number, step: string): void {
-  if (dir === null) return;
+  if (file === null) return;
   times.push(Number(process.hrtime.bigint()) - Math.round((performance.now() - at) * 1e6));
   steps.push(step);
 }
