@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
-import { CLI, defineCluster, md5, md5File, runCli, startCluster, startNode, stopAll, tempDir, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { CLI, defineCluster, md5, md5File, runCli, startCluster, startNode, stopAll, tempDir, waitConnected, waitFor, type RunningNode } from '../helpers/cluster.js';
 import { EventStream } from '../../src/cli/event-stream.js';
-import { buildNetns, linkEnd, removeStaleNamespaces, tearDown, whyNoNetns, type Netns } from '../helpers/netns.js';
+import { buildNetns, defineNsPair, removeStaleNamespaces, tearDown, whyNoNetns, type Netns } from '../helpers/netns.js';
 
 /** Why this bench cannot run in a mount namespace of its own (unshare, as root), or null. */
 function whyNoMountNs(): string | null {
@@ -285,35 +284,8 @@ describe('entangled bench across two network namespaces, run from outside both',
 
   after(() => tearDown(running, net, root));
 
-  /** alpha in namespace a, beta in b, joined by the veth pair; each API on its namespace's link to the root namespace. */
-  function defineNs(): NodeDef[] {
-    const sides = [
-      { name: 'alpha', cluster: linkEnd(net, 'a', 'b').addr, api: net.api.a },
-      { name: 'beta', cluster: linkEnd(net, 'b', 'a').addr, api: net.api.b },
-    ];
-    const ports = { api: 7300, pub: 7301, rep: 7302 };
-    return sides.map((s, i) => {
-      const other = sides[1 - i]!;
-      const dir = path.join(root, s.name);
-      mkdirSync(path.join(dir, 'state'), { recursive: true });
-      const def: NodeDef = { name: s.name, dir, ports, configPath: path.join(dir, 'entangled.yaml'), apiHost: s.api };
-      writeFileSync(def.configPath, stringify({
-        node: s.name,
-        api: { host: s.api, port: ports.api },
-        m2m: { pub: `tcp://${s.cluster}:${ports.pub}`, rep: `tcp://${s.cluster}:${ports.rep}` },
-        peers: [{ name: other.name, pub: `tcp://${other.cluster}:${ports.pub}`, rep: `tcp://${other.cluster}:${ports.rep}` }],
-        files: ['probe.conf', 'other.conf'],
-        stateDir: 'state',
-        peerTimeoutMs: 1000,
-      }));
-      writeFileSync(path.join(dir, 'probe.conf'), 'probe\n');
-      writeFileSync(path.join(dir, 'other.conf'), 'other\n');
-      return def;
-    });
-  }
-
   it('measures both peers\' figures over the veth link, the probe ends aligned, the other file untouched', { timeout: 120_000, skip: skip ?? false }, async (t) => {
-    const [aDef, bDef] = defineNs() as [NodeDef, NodeDef];
+    const [aDef, bDef] = defineNsPair(net, root, 7300, { 'probe.conf': 'probe\n', 'other.conf': 'other\n' });
     const alpha = await startNode(aDef, { netns: net.ns.a });
     running.push(alpha);
     const beta = await startNode(bDef, { netns: net.ns.b });

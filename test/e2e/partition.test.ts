@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
-import { startNode, tempDir, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
-import { buildNetns, linkEnd, removeStaleNamespaces, setLinkEnd, tearDown, whyNoNetns, type Netns } from '../helpers/netns.js';
+import { startNode, tempDir, waitConnected, waitFor, type RunningNode } from '../helpers/cluster.js';
+import { buildNetns, defineNsPair, removeStaleNamespaces, setLinkEnd, tearDown, whyNoNetns, type Netns } from '../helpers/netns.js';
 
 /**
  * A real network partition: two network namespaces joined by a veth pair (the cluster link),
@@ -16,33 +15,6 @@ import { buildNetns, linkEnd, removeStaleNamespaces, setLinkEnd, tearDown, whyNo
 type Net = Netns<'a' | 'b'>;
 
 const FILES = { 'one.conf': 'one v0\n', 'both.conf': 'both v0\n', 'quiet.conf': 'quiet\n' };
-
-/** Writes the two nodes' configs and files: alpha in namespace a, beta in namespace b. */
-function defineNsCluster(root: string, net: Net, reconcile: 'manual' | 'auto', basePort: number): NodeDef[] {
-  const sides = [
-    { name: 'alpha', cluster: linkEnd(net, 'a', 'b').addr, api: net.api.a },
-    { name: 'beta', cluster: linkEnd(net, 'b', 'a').addr, api: net.api.b },
-  ];
-  const ports = { api: basePort, pub: basePort + 1, rep: basePort + 2 };
-  return sides.map((s, i) => {
-    const other = sides[1 - i]!;
-    const dir = path.join(root, reconcile, s.name);
-    mkdirSync(path.join(dir, 'state'), { recursive: true });
-    const def: NodeDef = { name: s.name, dir, ports, configPath: path.join(dir, 'entangled.yaml'), apiHost: s.api };
-    writeFileSync(def.configPath, stringify({
-      node: s.name,
-      api: { host: s.api, port: ports.api },
-      m2m: { pub: `tcp://${s.cluster}:${ports.pub}`, rep: `tcp://${s.cluster}:${ports.rep}` },
-      peers: [{ name: other.name, pub: `tcp://${other.cluster}:${ports.pub}`, rep: `tcp://${other.cluster}:${ports.rep}` }],
-      files: Object.keys(FILES),
-      stateDir: 'state',
-      reconcile,
-      peerTimeoutMs: 1000,
-    }));
-    for (const [f, c] of Object.entries(FILES)) writeFileSync(path.join(dir, f), c);
-    return def;
-  });
-}
 
 const skip = whyNoNetns();
 if (skip) console.log(`partition tests skipped: ${skip}`);
@@ -69,7 +41,7 @@ describe('a real network partition between two network namespaces', () => {
 
   /** Starts both nodes, aligned; cuts the link; runs `during`; heals; returns the nodes. */
   async function partitionScenario(reconcile: 'manual' | 'auto', basePort: number): Promise<[RunningNode, RunningNode]> {
-    const [aDef, bDef] = defineNsCluster(root, net, reconcile, basePort) as [NodeDef, NodeDef];
+    const [aDef, bDef] = defineNsPair(net, path.join(root, reconcile), basePort, FILES, { reconcile });
     const alpha = await startNode(aDef, { netns: net.ns.a });
     running.push(alpha);
     const beta = await startNode(bDef, { netns: net.ns.b });

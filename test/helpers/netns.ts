@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import type { RunningNode } from './cluster.js';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { NodeDef, RunningNode } from './cluster.js';
 
 /**
  * Network namespaces for real partitions. Each side (one letter) gets a namespace; each listed
@@ -169,6 +171,39 @@ export function linkEnd<S extends string>(net: Netns<S>, side: S, other: S): { d
     if (y === side && x === other) return { dev: dev[1], addr: addr[1], peerAddr: addr[0] };
   }
   throw new Error(`no link between ${side} and ${other}`);
+}
+
+/**
+ * Two nodes across namespaces `a` and `b`, written under `root`: alpha in a, beta in b, each
+ * listening on its end of the veth link between them, each API on its namespace's link to the
+ * root namespace (where the test runs); `files` (name → content) listed and made on both,
+ * `extra` added to both configs (e.g. `reconcile`). peerTimeoutMs 1000.
+ */
+export function defineNsPair(net: Netns<'a' | 'b'>, root: string, basePort: number, files: Readonly<Record<string, string>>, extra: Readonly<Record<string, unknown>> = {}): [NodeDef, NodeDef] {
+  const sides = [
+    { name: 'alpha', cluster: linkEnd(net, 'a', 'b').addr, api: net.api.a },
+    { name: 'beta', cluster: linkEnd(net, 'b', 'a').addr, api: net.api.b },
+  ];
+  const ports = { api: basePort, pub: basePort + 1, rep: basePort + 2 };
+  const defs = sides.map((s, i) => {
+    const other = sides[1 - i]!;
+    const dir = path.join(root, s.name);
+    mkdirSync(path.join(dir, 'state'), { recursive: true });
+    const def: NodeDef = { name: s.name, dir, ports, configPath: path.join(dir, 'entangled.yaml'), apiHost: s.api };
+    writeFileSync(def.configPath, stringify({
+      node: s.name,
+      api: { host: s.api, port: ports.api },
+      m2m: { pub: `tcp://${s.cluster}:${ports.pub}`, rep: `tcp://${s.cluster}:${ports.rep}` },
+      peers: [{ name: other.name, pub: `tcp://${other.cluster}:${ports.pub}`, rep: `tcp://${other.cluster}:${ports.rep}` }],
+      files: Object.keys(files),
+      stateDir: 'state',
+      peerTimeoutMs: 1000,
+      ...extra,
+    }));
+    for (const [f, c] of Object.entries(files)) writeFileSync(path.join(dir, f), c);
+    return def;
+  });
+  return [defs[0]!, defs[1]!];
 }
 
 /** Sets `side`'s end of its link to `other` down or up (the other end is left as it is). */
