@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Watcher } from '../../src/io/watcher.js';
+import { saveOver, waitReported } from '../helpers/watch.js';
 
 /** Well within the second after which a file chokidar did not follow is looked at again, and the 5 s sweep. */
 const PROMPT_MS = 400;
@@ -36,13 +37,7 @@ async function linked(target = '../real/a.conf', opts: { absentTarget?: boolean 
   watchers.push(w);
   await w.start();
   /** Waits until the link was reported after index `from`, failing after `ms`. */
-  const reported = async (from: number, ms = PROMPT_MS) => {
-    const deadline = Date.now() + ms;
-    while (!touched.slice(from).includes(link)) {
-      if (Date.now() > deadline) assert.fail(`${link} not reported within ${ms} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const reported = (from: number, ms = PROMPT_MS) => waitReported(touched, link, from, ms);
   /** Runs `change`, then waits until it was reported promptly. */
   const seen = async (change: () => void) => {
     const from = touched.length;
@@ -51,12 +46,6 @@ async function linked(target = '../real/a.conf', opts: { absentTarget?: boolean 
   };
   const real = (d: string) => path.join(root, d, 'a.conf');
   return { root, link, touched, errors, seen, real };
-}
-
-function saveOver(file: string, content: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.swp`);
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
 }
 
 describe('Watcher: a listed path that is a symbolic link', () => {

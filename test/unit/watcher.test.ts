@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { Watcher } from '../../src/io/watcher.js';
+import { saveOver, waitReported } from '../helpers/watch.js';
 
 /** Well within the second after which a file chokidar did not follow is looked at again. */
 const PROMPT_MS = 400;
@@ -45,13 +46,7 @@ async function fixture(listed: string[], opts: { absent?: string[]; absentDirs?:
   watchers.push(w);
   await w.start();
   /** Waits until `p` was reported (after index `from`), failing after `ms`. */
-  const reported = async (p: string, from: number, ms = 3000) => {
-    const deadline = Date.now() + ms;
-    while (!touched.slice(from).includes(p)) {
-      if (Date.now() > deadline) assert.fail(`${p} not reported within ${ms} ms; reported: ${JSON.stringify(touched.slice(from))}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
+  const reported = (p: string, from: number, ms = 3000) => waitReported(touched, p, from, ms);
   /** Resolves from within the report of `p` (so what follows runs in the same tick), failing after `ms`. */
   const nextReport = (p: string, ms = 3000) =>
     new Promise<void>((resolve, reject) => {
@@ -65,13 +60,6 @@ async function fixture(listed: string[], opts: { absent?: string[]; absentDirs?:
       ]);
     });
   return { root, paths, touched, errors, reported, nextReport, watcher: w };
-}
-
-/** Replaces `file` by a new inode with `content`, the way an editor saves (temp file, rename over). */
-function saveOver(file: string, content: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.swp`);
-  writeFileSync(tmp, content);
-  renameSync(tmp, file);
 }
 
 describe('Watcher', () => {
