@@ -40,7 +40,22 @@ export const FileSchema = z
     mtime: z.string().datetime().nullable(),
     error: z.string().nullable(),
     peers: z
-      .record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES), transfer: TransferSchema.optional() }))
+      .record(
+        z.string(),
+        z.object({
+          md5: md5.nullable(),
+          status: z.enum(PEER_STATUSES),
+          changed: z
+            .array(z.string())
+            .nullable()
+            .optional()
+            .openapi({
+              description: 'Only on a split-brain: the nodes whose copy changed since the last agreement this node has on record with that peer; null when there is none (the copies differed from the start)',
+              example: ['beta'],
+            }),
+          transfer: TransferSchema.optional(),
+        }),
+      )
       .openapi({ description: 'Every configured peer by name (no limit: a full mesh of 10 nodes lists 9)' }),
   })
   .openapi('File');

@@ -1,3 +1,4 @@
+import { sidesChanged } from './changed-sides.js';
 import type { Md5, PeerFileFacts, ReconcileMode } from './types.js';
 
 /** What to do after re-hashing a local file. */
@@ -107,14 +108,13 @@ export function reconcileOnConnect(f: ConnectFacts): ConnectDecision {
   if (f.local === null || f.remote === null) return { kind: 'missing' };
   // Both copies exist and differ.
   if (f.mode === 'manual') return { kind: 'split-brain' };
-  // auto: the versions either journal says the two agreed on (they differ when one side's save was lost).
-  const agreedOn = (m: Md5) => m === f.agreed || m === (f.peerAgreed ?? null);
-  const oursAgreed = agreedOn(f.local);
-  const theirsAgreed = agreedOn(f.remote);
+  // auto: which side moved on from the versions either journal says the two agreed on (they
+  // differ when one side's save was lost).
+  const changed = sidesChanged(f);
   // auto: only our side still holds an agreed version, so only the peer changed.
-  if (oursAgreed && !theirsAgreed) return { kind: 'take-theirs' };
+  if (changed !== null && !changed.ours && changed.theirs === true) return { kind: 'take-theirs' };
   // auto: only the peer still holds an agreed version; it takes ours on its side.
-  if (theirsAgreed && !oursAgreed) return { kind: 'keep-ours' };
+  if (changed !== null && changed.ours && changed.theirs === false) return { kind: 'keep-ours' };
   // Both changed since the last agreement, they never agreed, or each holds a version agreed at
   // some time and which agreement is the later cannot be told.
   return { kind: 'split-brain' };

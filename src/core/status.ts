@@ -10,16 +10,20 @@ export function peerStatus(local: Md5 | null, peer: PeerFileFacts, connected: bo
   if (peer.splitBrain) return 'split-brain';
   // Out of reach, or never reached since start: its copy is not known.
   if (!connected || peer.md5 === undefined) return 'unknown';
+  // The peer's digest map has no such name: nothing is replicated with it.
+  if (peer.unlisted) return 'unlisted';
   // We sent a change that is not confirmed yet.
   if (peer.inFlight !== null) return 'pending';
-  if (peer.md5 === null) return 'missing';
+  // One side has no copy (the peer's, or ours while the peer has one): nothing is on its way
+  // until a change or a force; absence is not a version.
+  if (peer.md5 === null || local === null) return 'missing';
   // Same bytes, the agreement not on disk yet: a moment more.
   if (peer.md5 === local) return journaled ? 'aligned' : 'pending';
   // Digests differ with nothing recorded: a change is on its way one way or the other.
   return 'pending';
 }
 
-const SEVERITY: readonly PeerStatus[] = ['split-brain', 'missing', 'pending', 'unknown', 'aligned'];
+const SEVERITY: readonly PeerStatus[] = ['split-brain', 'missing', 'unlisted', 'pending', 'unknown', 'aligned'];
 
 /** The file's status: `missing` when absent here, else the worst of its peers' statuses. */
 export function fileStatus(local: LocalFacts, peers: readonly PeerStatus[]): FileStatus {

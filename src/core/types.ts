@@ -16,17 +16,19 @@ export interface LocalFacts {
  * `md5`: undefined = not known, null = the peer has no such file.
  * `inFlight`: the md5 of a change we sent that the peer has not confirmed yet.
  * `splitBrain`: a recorded disagreement with that peer; only agreement clears it.
+ * `unlisted`: the peer's last digest map does not list this name (md5 is then null).
  */
 export interface PeerFileFacts {
   md5: Md5 | null | undefined;
   inFlight: Md5 | null;
   splitBrain: boolean;
+  unlisted: boolean;
 }
 
-export const PEER_STATUSES = ['aligned', 'pending', 'split-brain', 'missing', 'unknown'] as const;
+export const PEER_STATUSES = ['aligned', 'pending', 'split-brain', 'missing', 'unlisted', 'unknown'] as const;
 export type PeerStatus = (typeof PEER_STATUSES)[number];
 
-export const FILE_STATUSES = ['aligned', 'pending', 'split-brain', 'missing', 'unknown'] as const;
+export const FILE_STATUSES = ['aligned', 'pending', 'split-brain', 'missing', 'unlisted', 'unknown'] as const;
 export type FileStatus = (typeof FILE_STATUSES)[number];
 
 /** Error codes shared by every layer; the API maps them to HTTP statuses in one place. */

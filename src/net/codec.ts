@@ -72,18 +72,26 @@ export interface FrameScope {
   readonly names: ReadonlySet<string>;
 }
 
+/** A well-formed frame from the right sender about a name this node does not list (`unlisted`). */
+export interface UnlistedRejection {
+  readonly ok: false;
+  readonly reason: string;
+  readonly unlisted: string;
+}
+
 /**
  * Decodes and checks a PUB frame from `scope.peer`: shape, sender, a listed name, and content
- * that hashes to its md5. Returns the frame or the reason it must be dropped.
+ * that hashes to its md5. Returns the frame or the reason it must be dropped (with the name,
+ * when the only fault is a name this node does not list).
  */
-export function decodeFrame(bytes: Uint8Array, scope: FrameScope): Checked<Frame> {
+export function decodeFrame(bytes: Uint8Array, scope: FrameScope): Checked<Frame> | UnlistedRejection {
   const raw = unpack(bytes);
   if (!raw.ok) return raw;
   const checked = checkFrame(raw.value);
   if (!checked.ok) return checked;
   const frame = checked.value;
   if (frame.from !== scope.peer) return { ok: false, reason: `sender "${frame.from}" is not ${scope.peer}` };
-  if (frame.t !== 'hb' && !scope.names.has(frame.name)) return { ok: false, reason: 'name not listed here' };
+  if (frame.t !== 'hb' && !scope.names.has(frame.name)) return { ok: false, reason: 'name not listed here', unlisted: frame.name };
   if (frame.t === 'change' && frame.data !== null && md5Of(frame.data) !== frame.md5) return { ok: false, reason: 'content does not match md5' };
   return checked;
 }

@@ -61,7 +61,7 @@ export interface Version {
   readonly data: Uint8Array | null;
 }
 
-const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null });
+const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, unlisted: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null });
 
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
 
@@ -320,6 +320,8 @@ export class FileActor {
     const now = this.#ctx.clock.now();
     for (const [peer, facts] of this.peers) {
       if (peer === except || !this.#host.connected(peer)) continue;
+      // It does not list the name: the frame goes out (and is dropped there, counted), but nothing is owed to it.
+      if (facts.unlisted) continue;
       // Known to hold it already (its report came first): nothing is owed to it, not even an older version.
       if (facts.md5 === snap.md5) {
         facts.inFlight = null;

@@ -1,3 +1,4 @@
+import { changedNodes, describeChanged } from '../core/changed-sides.js';
 import type { HaveFrame } from '../core/frame.js';
 import { decideHave, type ReportDecision } from '../core/peer-report.js';
 import type { Md5 } from '../core/types.js';
@@ -17,6 +18,8 @@ export class PeerAgreement {
   readonly #ctx: NodeContext;
   /** The peer's whole digest map as last reported (all its names), and its sum. */
   #remote = new Map<string, Md5 | null>();
+  /** The peer's journal as its last digest reply had it: the last version of each name it agreed on with us. */
+  #remoteAgreed = new Map<string, Md5>();
   #remoteSum: string | null = null;
   /** Counts what frames taught us; an exchange ignores files learned about after it began. */
   #learned = 0;
@@ -43,13 +46,15 @@ export class PeerAgreement {
       const facts = actor.peer(this.#peer.name);
       facts.md5 = undefined;
       facts.inFlight = null;
+      facts.unlisted = false;
     }
   }
 
-  /** The peer's digests as a whole (an exchange); each file's facts are set by the caller. */
-  replaceRemote(files: Readonly<Record<string, Md5 | null>>): void {
+  /** The peer's digests and journal as a whole (an exchange); each file's facts are set by the caller. */
+  replaceRemote(files: Readonly<Record<string, Md5 | null>>, agreed: Readonly<Record<string, Md5>> | undefined): void {
     this.#remote = new Map(Object.entries(files));
     this.#remoteSum = null;
+    if (agreed !== undefined) this.#remoteAgreed = new Map(Object.entries(agreed));
   }
 
   /** A frame told us the peer's copy of this file is now `md5`. */
@@ -63,8 +68,39 @@ export class PeerAgreement {
 
   /** The peer's copy of this file is `md5` (from a frame, or from its digests after replaceRemote). */
   knows(actor: FileActor, md5: Md5 | null): void {
-    actor.peer(this.#peer.name).md5 = md5;
+    const facts = actor.peer(this.#peer.name);
+    facts.md5 = md5;
+    facts.unlisted = false;
     actor.writeMoot(this.#peer.name, md5);
+  }
+
+  /**
+   * The peer's digests do not list this file: nothing of ours is owed to it (what it would drop),
+   * nothing of its is known. Returns true when that is news (the file was listed there, or not known).
+   */
+  notListed(actor: FileActor): boolean {
+    const facts = actor.peer(this.#peer.name);
+    const news = !facts.unlisted;
+    facts.md5 = null;
+    facts.unlisted = true;
+    facts.inFlight = null;
+    facts.publishedAt = 0;
+    actor.writeMoot(this.#peer.name, null);
+    return news;
+  }
+
+  /**
+   * The nodes whose copy of the file changed since the last agreement on record with the peer
+   * (this node's journal, or the peer's as its digests reported it), sorted; null when neither has one.
+   */
+  changed(actor: FileActor): string[] | null {
+    const name = actor.spec.name;
+    return changedNodes(this.#ctx.node, this.#peer.name, {
+      local: actor.local.md5,
+      remote: actor.peer(this.#peer.name).md5,
+      agreed: this.#ctx.journal.agreed(this.#peer.name, name),
+      peerAgreed: this.#remoteAgreed.get(name) ?? null,
+    });
   }
 
   /**
@@ -92,6 +128,8 @@ export class PeerAgreement {
       facts.publishedAt = 0;
     }
     this.#ctx.journal.record(this.#peer.name, actor.spec.name, md5);
+    // The peer records the same agreement on its side (its next digest reply says so).
+    this.#remoteAgreed.set(actor.spec.name, md5);
     actor.writeMoot(this.#peer.name, md5);
     this.#ctx.notify.changed();
   }
@@ -105,14 +143,18 @@ export class PeerAgreement {
     }
   }
 
-  /** Both sides changed: recorded (until agreement clears it), logged once, the onSplitBrain hook run. */
+  /**
+   * The copies differ and neither may replace the other: recorded (until agreement clears it),
+   * logged once saying which side changed since the last agreement, the onSplitBrain hook run.
+   */
   splitBrain(actor: FileActor, remote: Md5 | null | undefined): void {
     const facts = actor.peer(this.#peer.name);
     facts.inFlight = null;
     if (facts.splitBrain) return;
     facts.splitBrain = true;
     this.#ctx.notify.changed();
-    actor.log.warn({ peer: this.#peer.name, local: actor.local.md5, remote: remote ?? null }, 'split-brain: both sides changed; neither copy is overwritten');
+    const changed = this.changed(actor);
+    actor.log.warn({ peer: this.#peer.name, local: actor.local.md5, remote: remote ?? null, changed }, `split-brain: ${describeChanged(changed)}; neither copy is overwritten`);
     this.#ctx.hooks.splitBrain(actor.spec, this.#peer.name, actor.local.md5, actor.log);
   }
 

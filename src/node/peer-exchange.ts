@@ -62,12 +62,18 @@ export class PeerExchange {
   #apply(reply: DigestsReply, connect: boolean, startedAt: number): void {
     const peer = this.#peer;
     const pending = new Set(reply.pending);
-    peer.agreement.replaceRemote(reply.files);
+    peer.agreement.replaceRemote(reply.files, reply.agreed);
+    const unlisted: FileActor[] = [];
     for (const actor of this.#files) {
       const facts = actor.peer(peer.name);
       // A frame told us something newer while the request was on its way.
       if (facts.learnedAt > startedAt) continue;
-      const remote = Object.hasOwn(reply.files, actor.spec.name) ? (reply.files[actor.spec.name] ?? null) : null;
+      // The peer does not list the name: nothing to reconcile; said once, when that is news.
+      if (!Object.hasOwn(reply.files, actor.spec.name)) {
+        if (peer.agreement.notListed(actor)) unlisted.push(actor);
+        continue;
+      }
+      const remote = reply.files[actor.spec.name] ?? null;
       peer.agreement.knows(actor, remote);
       const local = actor.local.md5;
       if (!connect) {
@@ -100,6 +106,18 @@ export class PeerExchange {
           break;
       }
     }
+    if (unlisted.length > 0) this.#warnUnlisted(unlisted);
+  }
+
+  /** One line for the files this node lists and the peer does not (at connect, or when a reload made more). */
+  #warnUnlisted(actors: readonly FileActor[]): void {
+    const files = actors.map((a) => a.spec.name);
+    const shown = files.length <= 10 ? files.join(', ') : `${files.slice(0, 10).join(', ')} and ${files.length - 10} more`;
+    const one = actors.length === 1 ? { path: actors[0]!.spec.path } : {};
+    this.#peer.log.warn(
+      { ...one, files, count: files.length },
+      `${this.#peer.name} does not list ${files.length === 1 ? 'a file' : `${files.length} files`} this node lists (${shown}): not replicated with it; every node must list a shared file under the same name`,
+    );
   }
 
   /** reconcile: auto: our copy (`agreed`) is still a version the two agreed on and the peer's moved on; take the peer's. */

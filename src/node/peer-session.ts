@@ -20,6 +20,9 @@ import { createPeerSockets } from './peer-link.js';
 import type { Transfer } from './transfer.js';
 import { mark } from '../trace.js';
 
+/** At most this many names not listed here are logged per peer and connection; the rest are only counted. */
+const UNLISTED_LOGGED = 100;
+
 /**
  * One peer, seen from this node: its sockets, whether it is in reach (on the monotonic clock),
  * the frames it sends, and, through its parts, what it holds (agreement), the digest exchange
@@ -48,6 +51,8 @@ export class PeerSession {
   readonly #files: FileTable;
 
   readonly #heartbeat: Heartbeat;
+  /** Names not listed here that the peer sent frames about, logged once each since it came into reach. */
+  readonly #unlistedSeen = new Set<string>();
 
   constructor(spec: PeerSpec, ctx: NodeContext, files: FileTable, outbox: Outbox, transfer: Transfer, heartbeat: Heartbeat, security: LinkSecurity | null) {
     this.spec = spec;
@@ -100,6 +105,7 @@ export class PeerSession {
     const m = this.#ctx.metrics;
     const decoded = decodeFrame(bytes, { peer: this.name, names: this.#files.names });
     if (!decoded.ok) {
+      if ('unlisted' in decoded) return this.#droppedUnlisted(decoded.unlisted);
       this.log.warn({ reason: decoded.reason, bytes: bytes.length }, 'dropped a frame');
       m.framesDropped.inc({ reason: decoded.reason });
       return;
@@ -123,6 +129,18 @@ export class PeerSession {
     this.#heard();
     if (frame.t === 'have') this.agreement.onHave(actor, frame);
     else this.incoming.enqueue(actor, frame);
+  }
+
+  /**
+   * A frame about a name this node does not list (the peer's list differs): counted, and logged
+   * once per name while the peer is in reach, never once per frame (a peer edits such a file
+   * as often as it likes, and its unconfirmed changes are sent again every heartbeat).
+   */
+  #droppedUnlisted(name: string): void {
+    this.#ctx.metrics.framesDropped.inc({ reason: 'unlisted' });
+    if (this.#unlistedSeen.has(name) || this.#unlistedSeen.size >= UNLISTED_LOGGED) return;
+    this.#unlistedSeen.add(name);
+    this.log.warn({ name, reason: 'name not listed here', then: 'further frames about this name are only counted: entangled_frames_dropped_total{reason="unlisted"}' }, 'dropped a frame');
   }
 
   #onHeartbeat(hb: HeartbeatFrame): void {
@@ -149,6 +167,7 @@ export class PeerSession {
     this.connected = true;
     this.epoch = epoch;
     this.agreement.forget(this.#files);
+    this.#unlistedSeen.clear();
     this.#ctx.progress.dropPeer(this.#files, this.name);
     this.needsConnectExchange = true;
     this.#ctx.notify.changed();

@@ -27,12 +27,18 @@ export class StateView {
       const perPeer: Record<string, PeerFileView> = {};
       const statuses: PeerStatus[] = [];
       for (const [name, facts] of a.peers) {
-        const connected = this.#peers.connected(name);
+        const session = this.#peers.get(name);
+        const connected = session?.connected ?? false;
         const status = peerStatus(a.local.md5, facts, connected, this.#ctx.journal.durable(name, a.spec.name, a.local.md5));
         statuses.push(status);
         const md5 = connected || facts.splitBrain ? (facts.md5 ?? null) : null;
         const t = facts.transfer;
-        perPeer[name] = t === null ? { md5, status } : { md5, status, transfer: { direction: t.direction, bytes: t.bytes, total: t.total } };
+        perPeer[name] = {
+          md5,
+          status,
+          ...(status === 'split-brain' ? { changed: session?.agreement.changed(a) ?? null } : {}),
+          ...(t === null ? {} : { transfer: { direction: t.direction, bytes: t.bytes, total: t.total } }),
+        };
       }
       const target = a.target;
       return {

@@ -7,10 +7,14 @@ export interface TransferView {
   readonly total: number;
 }
 
-/** One peer's copy of a file in the state document; `transfer` only while one runs. */
+/**
+ * One peer's copy of a file in the state document; `transfer` only while one runs; `changed`
+ * only on a split-brain: the nodes whose copy changed since the last agreement (null: none on record).
+ */
 export interface PeerFileView {
   readonly md5: Md5 | null;
   readonly status: PeerStatus;
+  readonly changed?: readonly string[] | null;
   readonly transfer?: TransferView;
 }
 

@@ -8,7 +8,7 @@ const A: Md5 = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const B: Md5 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
 
-const peer = (p: Partial<PeerFileFacts>): PeerFileFacts => ({ md5: A, inFlight: null, splitBrain: false, ...p });
+const peer = (p: Partial<PeerFileFacts>): PeerFileFacts => ({ md5: A, inFlight: null, splitBrain: false, unlisted: false, ...p });
 const present: LocalFacts = { md5: A, size: 3, mtimeMs: 1_700_000_000_000 };
 const absent: LocalFacts = { md5: null, size: 0, mtimeMs: 0 };
 
@@ -105,9 +105,44 @@ describe('peerStatus(local, peer, connected, journaled)', () => {
       expect: 'pending',
     },
     {
-      description: 'absent here while the peer has it: pending (its version is on its way)',
+      description: 'absent here while the peer has it, nothing in flight: missing (nothing is on its way until a change or a force)',
       given: { local: null, peer: peer({ md5: B }), connected: true },
+      expect: 'missing',
+    },
+    {
+      description: 'absent here, the peer has it, and a change of ours is still unconfirmed: pending',
+      given: { local: null, peer: peer({ md5: B, inFlight: A }), connected: true },
       expect: 'pending',
+    },
+    {
+      description: 'the peer does not list the name: unlisted',
+      given: { local: A, peer: peer({ md5: null, unlisted: true }), connected: true },
+      expect: 'unlisted',
+    },
+    {
+      description: 'unlisted wins over a change left in flight',
+      given: { local: B, peer: peer({ md5: null, unlisted: true, inFlight: B }), connected: true },
+      expect: 'unlisted',
+    },
+    {
+      description: 'unlisted and absent here: unlisted (the file\'s own status says it is absent)',
+      given: { local: null, peer: peer({ md5: null, unlisted: true }), connected: true },
+      expect: 'unlisted',
+    },
+    {
+      description: 'unlisted does not wait on the journal',
+      given: { local: A, peer: peer({ md5: null, unlisted: true }), connected: true, journaled: false },
+      expect: 'unlisted',
+    },
+    {
+      description: 'unlisted and disconnected: unknown (what it lists now is not known)',
+      given: { local: A, peer: peer({ md5: null, unlisted: true }), connected: false },
+      expect: 'unknown',
+    },
+    {
+      description: 'a recorded split-brain stays split-brain even if the peer no longer lists the name',
+      given: { local: A, peer: peer({ md5: null, unlisted: true, splitBrain: true }), connected: true },
+      expect: 'split-brain',
     },
   ];
   for (const c of cases) {
@@ -128,10 +163,13 @@ describe('fileStatus(local, peers)', () => {
     { description: 'pending is worse than unknown', given: { local: present, peers: ['unknown', 'pending'] }, expect: 'pending' },
     { description: 'missing is worse than pending', given: { local: present, peers: ['pending', 'missing'] }, expect: 'missing' },
     { description: 'split-brain is worse than missing', given: { local: present, peers: ['missing', 'split-brain'] }, expect: 'split-brain' },
+    { description: 'unlisted is worse than pending', given: { local: present, peers: ['pending', 'unlisted'] }, expect: 'unlisted' },
+    { description: 'missing is worse than unlisted', given: { local: present, peers: ['unlisted', 'missing'] }, expect: 'missing' },
+    { description: 'absent here: missing, even when a peer does not list it', given: { local: absent, peers: ['unlisted'] }, expect: 'missing' },
     { description: 'split-brain first in the list still wins', given: { local: present, peers: ['split-brain', 'aligned', 'unknown'] }, expect: 'split-brain' },
     {
       description: 'every status at once: split-brain',
-      given: { local: present, peers: ['aligned', 'unknown', 'pending', 'missing', 'split-brain'] },
+      given: { local: present, peers: ['aligned', 'unknown', 'pending', 'unlisted', 'missing', 'split-brain'] },
       expect: 'split-brain',
     },
     { description: 'a single peer status is passed through', given: { local: present, peers: ['pending'] }, expect: 'pending' },
@@ -143,7 +181,7 @@ describe('fileStatus(local, peers)', () => {
   }
 
   // Exhaustive worst-of check over every ordered pair, in both list orders.
-  const order: PeerStatus[] = ['split-brain', 'missing', 'pending', 'unknown', 'aligned'];
+  const order: PeerStatus[] = ['split-brain', 'missing', 'unlisted', 'pending', 'unknown', 'aligned'];
   test('worst-of holds for every pair of peer statuses, in either order', () => {
     for (let i = 0; i < order.length; i++) {
       for (let j = 0; j < order.length; j++) {
