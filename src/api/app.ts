@@ -115,7 +115,7 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       method: 'post',
       path: '/api/1/force',
       tags: ['operations'],
-      summary: 'Make this node take the peer\'s content (pull) or the peer take this node\'s (push)',
+      summary: 'Make this node take the peer\'s content (pull), the peer take this node\'s (push), or in each split-brain the side that alone changed win (changed)',
       request: { body: { content: { 'application/json': { schema: ForceBodySchema } }, required: false } },
       responses: { 200: json(ForceReportSchema, 'What happened to each file'), 400: errors[400], 401: errors[401], 502: errors[502], 503: errors[503] },
     }),

@@ -49,6 +49,8 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   .badge { display:inline-block; white-space:nowrap; padding:.1rem .5rem; border-radius:999px; font-size:.75rem; font-weight:600; color:#0b0f13; }
   .s-aligned { background:var(--ok); } .s-pending { background:var(--info); color:#fff; }
   .s-split-brain { background:var(--bad); color:#fff; } .s-missing { background:var(--warn); }
+  .s-unlisted { background:transparent; color:var(--warn); box-shadow:inset 0 0 0 1px var(--warn); }
+  td.pc .changed { display:block; margin-top:.2rem; font-size:.7rem; color:var(--dim); white-space:nowrap; }
   .s-unknown { background:var(--mute); color:#fff; } .s-up { background:var(--ok); } .s-down { background:var(--bad); color:#fff; }
   .err { color:var(--bad); font-size:.8rem; }
   button { background:#223041; color:var(--fg); border:1px solid #33475c; border-radius:6px; padding:.3rem .6rem; cursor:pointer; font:inherit; font-size:.8rem; }
@@ -130,11 +132,13 @@ function render() {
       const p = f.peers[n];
       if (!p) return '<td class="pc" data-peer="' + esc(n) + '">—</td>';
       const differs = p.md5 && p.md5 !== f.md5;
-      const title = n + ": " + p.status + (p.md5 ? " " + p.md5 : "");
+      const changed = p.status !== "split-brain" || p.changed === undefined ? "" : p.changed === null ? "never agreed" : p.changed.length === 0 ? "neither changed" : p.changed.join(" + ") + " changed";
+      const title = n + ": " + p.status + (p.md5 ? " " + p.md5 : "") + (changed ? " · " + changed + " since the last agreement" : "");
       const b = p.status === "split-brain"
         ? '<button class="badge s-split-brain" data-act="diff" data-i="' + i + '" data-peer="' + esc(n) + '" title="' + esc(title + " · show the diff") + '">split-brain</button>'
         : '<span class="badge s-' + esc(p.status) + '" title="' + esc(title) + '">' + esc(p.status) + "</span>";
       return '<td class="pc" data-peer="' + esc(n) + '" data-status="' + esc(p.status) + '">' + b + (differs ? '<span class="md5 diff">' + short(p.md5) + "</span>" : "") +
+        (changed ? '<span class="changed">' + esc(changed) + "</span>" : "") +
         (p.transfer ? transferBar(n, p.transfer) : "") + "</td>";
     }).join("");
     const d = diffs.get(f.name);

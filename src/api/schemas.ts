@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { FILE_STATUSES, PEER_STATUSES, RECONCILE_MODES } from '../core/types.js';
 
+const FORCE_DIRECTIONS = ['pull', 'push', 'changed'] as const;
+
 const md5 = z.string().regex(/^[0-9a-f]{32}$/).openapi({ example: 'd41d8cd98f00b204e9800998ecf8427e' });
 
 export const ErrorSchema = z
@@ -78,23 +80,28 @@ export const ForceBodySchema = z
       .openapi({ description: 'Names or absolute local paths; default: every listed file' }),
     peer: z.string().min(1).optional().openapi({ description: 'Default: the only peer (required when there are several)' }),
     direction: z
-      .enum(['pull', 'push'])
+      .enum(FORCE_DIRECTIONS)
       .default('pull')
-      .openapi({ description: 'pull: this node takes the peer\'s content; push: the peer takes this node\'s' }),
+      .openapi({
+        description:
+          'pull: this node takes the peer\'s content; push: the peer takes this node\'s; changed: for each file in split-brain with the peer, the side that alone changed since the last agreement wins (a pull or a push), and a file where both or neither changed is left alone (skipped, with the reason)',
+      }),
   })
   .openapi('ForceRequest');
 
 export const ForceReportSchema = z
   .object({
     peer: z.string(),
-    direction: z.enum(['pull', 'push']),
+    direction: z.enum(FORCE_DIRECTIONS),
     results: z.array(
       z.object({
         name: z.string(),
         path: z.string(),
-        result: z.enum(['updated', 'unchanged', 'failed']),
+        result: z.enum(['updated', 'unchanged', 'skipped', 'failed']),
         md5: md5.nullable(),
-        error: z.string().optional(),
+        error: z.string().optional().openapi({ description: 'Why it failed' }),
+        reason: z.string().optional().openapi({ description: 'Why it was skipped (left alone)', example: 'both alpha and beta changed since the last agreement' }),
+        direction: z.enum(['pull', 'push']).optional().openapi({ description: 'With direction changed: the way the file was settled' }),
       }),
     ),
   })

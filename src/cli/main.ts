@@ -22,7 +22,7 @@ const HELP: Record<string, string> = {
 Usage:
   entangled start --config FILE [--log-level LEVEL]   run one node until SIGINT/SIGTERM
   entangled status [--api URL] [--token T] [--json]    this node's state as a table (or raw JSON)
-  entangled force  [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push]
+  entangled force  [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push | --changed]
   entangled diff   [--api URL] [--token T] --file NAME [--peer NAME]   what differs from the peer's copy
   entangled restore [--api URL] [--token T] --file NAME [--md5 M]   put back a kept version (default: the newest)
   entangled demo [--nodes N] [--log-level LEVEL]       N nodes (2-10, default 2) on loopback in a temp folder
@@ -59,15 +59,19 @@ ${API_OPTS}
   --json           print the raw GET /api/1/state document
 Exit 1 with one line when the API cannot be reached.
 `,
-  force: `Usage: entangled force [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push]
+  force: `Usage: entangled force [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push | --changed]
 
 Makes this node take the peer's copy (pull, the default) or the peer take this node's (--push).
+With --changed, each file in split-brain with the peer goes the way of the side that alone
+changed since the last agreement (a pull or a push); a file where both or neither changed is
+left alone (skipped, with the reason).
 ${API_OPTS}
   --file PATH      a listed file, by name or absolute path; repeat for several (default: all)
   --peer NAME      the peer (default: the only one)
   --push           the peer takes this node's copy
-Prints each file's result; exit 1 when any failed. On a terminal, a large file's transfer shows
-as a progress bar on stderr while it runs.
+  --changed        in each split-brain, the side that alone changed wins
+Prints each file's result (updated, unchanged, skipped or failed); exit 1 when any failed. On a
+terminal, a large file's transfer shows as a progress bar on stderr while it runs.
 `,
   diff: `Usage: entangled diff [--api URL] [--token T] --file NAME [--peer NAME]
 
@@ -249,8 +253,9 @@ async function main(argv: string[]): Promise<number> {
       return runStatus(target(v), v.json === true);
     }
     case 'force': {
-      const v = parse(rest, { ...API_OPTIONS, file: { type: 'string', multiple: true }, peer: { type: 'string' }, push: { type: 'boolean' } });
-      return runForce(target(v), { files: v.file, peer: v.peer, direction: v.push ? 'push' : 'pull' });
+      const v = parse(rest, { ...API_OPTIONS, file: { type: 'string', multiple: true }, peer: { type: 'string' }, push: { type: 'boolean' }, changed: { type: 'boolean' } });
+      if (v.push && v.changed) throw new UsageError('force takes --push or --changed, not both');
+      return runForce(target(v), { files: v.file, peer: v.peer, direction: v.push ? 'push' : v.changed ? 'changed' : 'pull' });
     }
     case 'bench': {
       const v = parse(rest, {

@@ -1,4 +1,4 @@
-import type { DiffReport, ForceReport, NodeState, PeerFileView } from '../node/view.js';
+import type { DiffReport, ForceDirection, ForceReport, ForceResult, NodeState, PeerFileView } from '../node/view.js';
 import { callApi, type ApiTarget } from './http.js';
 import { followProgress, percent } from './progress.js';
 import { outputWidth, paintStatus, painter, table, textWidth, type Painter } from './render.js';
@@ -17,8 +17,15 @@ export async function runStatus(target: ApiTarget, asJson: boolean): Promise<num
 }
 
 /** One character per peer status in the compact file table; LEGEND under it says which. */
-const MARK: Record<string, string> = { aligned: '=', pending: '~', 'split-brain': 'X', missing: '!', unknown: '?' };
-const LEGEND = ['aligned', 'pending', 'split-brain', 'missing', 'unknown'];
+const MARK: Record<string, string> = { aligned: '=', pending: '~', 'split-brain': 'X', missing: '!', unlisted: '/', unknown: '?' };
+const LEGEND = ['aligned', 'pending', 'split-brain', 'missing', 'unlisted', 'unknown'];
+
+/** A split-brain's `changed` in a few words ("beta changed", "alpha+beta changed", "never agreed"); empty otherwise. */
+function changedNote(v: PeerFileView): string {
+  if (v.status !== 'split-brain' || v.changed === undefined) return '';
+  if (v.changed === null) return 'never agreed';
+  return v.changed.length === 0 ? 'neither changed' : `${v.changed.join('+')} changed`;
+}
 
 /**
  * The status report, fitted to `width` columns. The wide file table (status and md5 of every
@@ -53,7 +60,8 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
         }),
       ]),
     ]);
-  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}${v.transfer ? ` ${p.blue(percent(v.transfer))}` : ''}`);
+  const note = (v: PeerFileView) => (changedNote(v) ? ` (${changedNote(v)})` : '');
+  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}${note(v)}${v.transfer ? ` ${p.blue(percent(v.transfer))}` : ''}`);
   if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...tail];
 
   const matrix = (header: (name: string, i: number) => string) =>
@@ -81,9 +89,10 @@ function notAligned(state: NodeState, p: Painter, width: number): string[] {
       const v = f.peers[x.name];
       if (!v || v.status === 'aligned' || (v.status === 'unknown' && !up.has(x.name))) continue;
       const md5 = short(v.md5);
-      const g = groups.find((g) => g.file === f.name && g.status === v.status && g.md5 === md5);
+      const status = changedNote(v) ? `${v.status} (${changedNote(v)})` : v.status;
+      const g = groups.find((g) => g.file === f.name && g.status === status && g.md5 === md5);
       if (g) g.peers.push(x.name);
-      else groups.push({ file: f.name, status: v.status, md5, peers: [x.name] });
+      else groups.push({ file: f.name, status, md5, peers: [x.name] });
     }
   }
   if (groups.length === 0) return [];
@@ -98,7 +107,7 @@ function notAligned(state: NodeState, p: Painter, width: number): string[] {
       if (lastLine >= 0 && lines[lastLine]!.length + 1 + name.length <= room) lines[lastLine] += ` ${name}`;
       else lines.push(name);
     }
-    lines.forEach((l, i) => rows.push(i === 0 ? [g.file, paintStatus(p, g.status), g.md5, l] : ['', '', '', l]));
+    lines.forEach((l, i) => rows.push(i === 0 ? [g.file, paintStatus(p, g.status.split(' ')[0]!, g.status), g.md5, l] : ['', '', '', l]));
   }
   return ['', table(rows)];
 }
@@ -107,7 +116,7 @@ function notAligned(state: NodeState, p: Painter, width: number): string[] {
  * `entangled force`: prints each file's result; exit 1 when any failed. On a terminal, a large
  * file's transfer shows as a progress bar on stderr meanwhile (cleared before the results).
  */
-export async function runForce(target: ApiTarget, body: { files?: string[]; peer?: string; direction: 'pull' | 'push' }): Promise<number> {
+export async function runForce(target: ApiTarget, body: { files?: string[]; peer?: string; direction: ForceDirection }): Promise<number> {
   const bar = process.stderr.isTTY ? followProgress(target, { files: body.files, peer: body.peer }, process.stderr) : null;
   let report: ForceReport;
   try {
@@ -116,9 +125,11 @@ export async function runForce(target: ApiTarget, body: { files?: string[]; peer
     bar?.stop();
   }
   const p = painter(process.stdout);
-  const colour = (r: string) => (r === 'failed' ? p.red(r) : r === 'updated' ? p.green(r) : p.dim(r));
-  process.stdout.write(`${report.direction} ${report.direction === 'pull' ? 'from' : 'to'} ${report.peer}\n`);
-  process.stdout.write(`${table(report.results.map((r) => [r.name, colour(r.result), r.error ?? short(r.md5)]))}\n`);
+  const colour = (r: string) => (r === 'failed' ? p.red(r) : r === 'updated' ? p.green(r) : r === 'skipped' ? p.yellow(r) : p.dim(r));
+  const heading = report.direction === 'changed' ? `the changed side wins, with ${report.peer}` : `${report.direction} ${report.direction === 'pull' ? 'from' : 'to'} ${report.peer}`;
+  process.stdout.write(`${heading}\n`);
+  const row = (r: ForceResult) => [r.name, colour(r.result), ...(report.direction === 'changed' ? [r.direction ?? '-'] : []), r.error ?? r.reason ?? short(r.md5)];
+  process.stdout.write(`${table(report.results.map(row))}\n`);
   return report.results.some((r) => r.result === 'failed') ? 1 : 0;
 }
 

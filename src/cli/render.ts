@@ -17,6 +17,7 @@ export function paintStatus(p: Painter, status: string, text = status): string {
     case 'down':
       return p.red(text);
     case 'missing':
+    case 'unlisted':
       return p.yellow(text);
     case 'pending':
       return p.blue(text);

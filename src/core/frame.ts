@@ -80,6 +80,11 @@ export interface TakeRequest {
   /** Inline content, or null: the receiver pulls version `md5` from the sender in chunks. */
   readonly data: Uint8Array | null;
   readonly size: number;
+  /**
+   * When present (force --changed), the receiver takes it only while its copy is still this
+   * version (null: absent), and otherwise answers with an error and writes nothing.
+   */
+  readonly expected?: Md5 | null;
 }
 export type Request = DigestsRequest | PullRequest | TakeRequest;
 
@@ -212,6 +217,7 @@ export function checkRequest(x: unknown): Checked<Request> {
     if (!isStr(x.name, LIMITS.name)) return fail('bad name');
     if (!isMd5(x.md5)) return fail('bad md5');
     if (!checkContent(x.data, x.size)) return fail('bad data');
+    if (x.expected !== undefined && !isMd5OrNull(x.expected)) return fail('bad expected');
     return { ok: true, value: x as unknown as TakeRequest };
   }
   if (x.t === REQUEST_KINDS.pull) {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { chooseChanged } from '../core/changed-sides.js';
 import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import type { ContentReply, Reply, TakeRequest } from '../core/frame.js';
 import type { Md5 } from '../core/types.js';
@@ -11,12 +12,20 @@ import type { PeerSession } from './peer-session.js';
 import type { PeerTable } from './peer-table.js';
 import { unifiedDiff } from './text-diff.js';
 import type { Content, Transfer } from './transfer.js';
-import type { BackupList, DiffReport, ForceReport, ForceRequest, ForceResult, NodeActions, RestoreReport } from './view.js';
+import type { BackupList, DiffReport, ForceDirection, ForceReport, ForceRequest, ForceResult, NodeActions, RestoreReport } from './view.js';
 
 /** The largest copies `diff` compares (each side is held in memory). */
 const DIFF_MAX_BYTES = 16 * 1024 * 1024;
 /** A peer writes a pushed large file at least this fast (bytes per ms): the push waits that long. */
 const PUSH_BYTES_PER_MS = 20_000;
+/** A peer's answer to a push whose `expected` copy is no longer what it holds. */
+const TAKE_CHANGED = 'copy changed meanwhile';
+
+/** Both copies of a file as force --changed decided on them (null: absent). */
+interface Copies {
+  readonly local: Md5 | null;
+  readonly remote: Md5 | null;
+}
 
 /**
  * The operator's actions: force (pull or push), diff, backups and restore, and the peer's side
@@ -42,18 +51,21 @@ export class Operations implements NodeActions {
   }
 
   /**
-   * Makes this node take the peer's content (pull) or the peer take ours (push), for the given
-   * files (names or absolute paths; default all). Throws BAD_REQUEST, PEER_UNREACHABLE or PEER_FAULT.
+   * Makes this node take the peer's content (pull), the peer take ours (push), or, for each file
+   * in split-brain with the peer, the side that alone changed since the last agreement win
+   * (changed), for the given files (names or absolute paths; default all). A file the peer does
+   * not list is skipped (failed when it was named). Throws BAD_REQUEST, PEER_UNREACHABLE or PEER_FAULT.
    */
   async force(req: ForceRequest): Promise<ForceReport> {
     const peer = this.#peers.resolve(req.peer);
     const actors = req.files === undefined ? [...this.#files] : [...new Set(req.files.map((f) => this.#files.resolve(f)))];
     this.#reachable(peer);
     const direction = req.direction ?? 'pull';
+    const named = req.files !== undefined;
     const results: ForceResult[] = [];
     for (const actor of actors) {
       try {
-        results.push(await actor.queue.run(() => (direction === 'pull' ? this.#pull(peer, actor) : this.#push(peer, actor))));
+        results.push(await actor.queue.run(() => this.#forceOne(peer, actor, direction, named)));
       } catch (err) {
         // The peer failed before anything was done: the whole call fails (503 or 502).
         const code = isEntangledError(err) ? err.code : null;
@@ -61,8 +73,48 @@ export class Operations implements NodeActions {
         results.push({ name: actor.spec.name, path: actor.spec.path, result: 'failed', md5: actor.local.md5, error: errorText(err) });
       }
     }
-    this.#ctx.log.info({ peer: peer.name, direction, files: results.length, failed: results.filter((r) => r.result === 'failed').length }, 'force done');
+    const count = (r: ForceResult['result']) => results.filter((x) => x.result === r).length;
+    this.#ctx.log.info({ peer: peer.name, direction, files: results.length, failed: count('failed'), skipped: count('skipped') }, 'force done');
     return { peer: peer.name, direction, results };
+  }
+
+  /** One file of a force, in its queue. */
+  async #forceOne(peer: PeerSession, actor: FileActor, direction: ForceDirection, named: boolean): Promise<ForceResult> {
+    // The peer cannot take or give a name it does not list (its digests said so).
+    if (actor.peer(peer.name).unlisted) {
+      const why = `${peer.name} does not list ${actor.spec.name}`;
+      const base = { name: actor.spec.name, path: actor.spec.path, md5: actor.local.md5 };
+      return named ? { ...base, result: 'failed', error: why } : { ...base, result: 'skipped', reason: why };
+    }
+    if (direction === 'pull') return this.#pull(peer, actor);
+    if (direction === 'push') return this.#push(peer, actor);
+    return this.#changed(peer, actor);
+  }
+
+  /**
+   * force --changed for one file: decided on the copies as they are now (chooseChanged), then a
+   * pull or a push that goes ahead only while both copies are still the ones decided on.
+   */
+  async #changed(peer: PeerSession, actor: FileActor): Promise<ForceResult> {
+    const base = { name: actor.spec.name, path: actor.spec.path };
+    const snap = await actor.readAndAnnounce();
+    if (snap === undefined) return { ...base, result: 'failed', md5: null, error: actor.error ?? 'cannot read the file' };
+    const facts = actor.peer(peer.name);
+    const local = snap?.md5 ?? null;
+    const remote = facts.md5;
+    const changed = peer.agreement.changed(actor);
+    const choice = chooseChanged({ self: this.#ctx.node, peer: peer.name, splitBrain: facts.splitBrain, local, remote, unlisted: facts.unlisted, changed });
+    switch (choice.kind) {
+      case 'unchanged':
+        return { ...base, result: 'unchanged', md5: local };
+      case 'skip':
+        actor.log.info({ peer: peer.name, reason: choice.reason, changed }, 'force --changed left the file alone');
+        return { ...base, result: 'skipped', md5: local, reason: choice.reason };
+      case 'pull':
+        return { ...(await this.#pull(peer, actor, { local, remote: remote ?? null })), direction: 'pull' };
+      case 'push':
+        return { ...(await this.#push(peer, actor, { local, remote: remote ?? null })), direction: 'push' };
+    }
   }
 
   /** The peer's whole content reply for a file (data null when it is large: pull chunks). */
@@ -72,23 +124,36 @@ export class Operations implements NodeActions {
     return reply;
   }
 
-  async #pull(peer: PeerSession, actor: FileActor): Promise<ForceResult> {
+  /**
+   * Takes the peer's copy. With `expect` (force --changed) only while the peer's copy is still
+   * `expect.remote` and ours `expect.local` (re-checked just before the rename); else it is skipped.
+   */
+  async #pull(peer: PeerSession, actor: FileActor, expect?: Copies): Promise<ForceResult> {
     const base = { name: actor.spec.name, path: actor.spec.path };
     const reply = await this.#content(peer, actor);
     if (reply.md5 === null) return { ...base, result: 'failed', md5: actor.local.md5, error: `peer "${peer.name}" has no such file` };
-    const outcome = await this.#forceWrite(peer, actor, reply.data ?? { source: peer, size: reply.size }, reply.md5);
+    if (expect && reply.md5 !== expect.remote) return { ...base, result: 'skipped', md5: actor.local.md5, reason: `${peer.name}'s copy changed meanwhile` };
+    const outcome = await this.#forceWrite(peer, actor, reply.data ?? { source: peer, size: reply.size }, reply.md5, expect?.local);
+    if (outcome === 'changed') return { ...base, result: 'skipped', md5: actor.local.md5, reason: 'this node\'s copy changed meanwhile' };
     if (outcome === 'failed') return { ...base, result: 'failed', md5: actor.local.md5, error: actor.error ?? 'write failed' };
     actor.log.info({ peer: peer.name, md5: reply.md5, result: outcome }, 'forced pull');
     return { ...base, result: outcome, md5: reply.md5 };
   }
 
-  async #push(peer: PeerSession, actor: FileActor): Promise<ForceResult> {
+  /**
+   * Makes the peer take our copy. With `expect` (force --changed) only while ours is still
+   * `expect.local` and the peer's `expect.remote` (the peer re-checks it before its rename); else skipped.
+   */
+  async #push(peer: PeerSession, actor: FileActor, expect?: Copies): Promise<ForceResult> {
     const base = { name: actor.spec.name, path: actor.spec.path };
     const snap = await actor.readAndAnnounce();
     if (!snap) return { ...base, result: 'failed', md5: null, error: actor.error ?? 'no local copy to push' };
+    if (expect && snap.md5 !== expect.local) return { ...base, result: 'skipped', md5: snap.md5, reason: 'this node\'s copy changed meanwhile' };
     // The peer pulls a large file in chunks, then runs its validate command, while this waits.
     const timeout = peer.requester.timeoutMs + Math.ceil(snap.size / PUSH_BYTES_PER_MS) + this.#ctx.settings.hooks.timeoutMs;
-    const reply = await peer.requester.request({ v: 1, t: 'take', from: this.#ctx.node, name: actor.spec.name, md5: snap.md5, data: snap.data, size: snap.size }, timeout);
+    const take = { v: 1, t: 'take', from: this.#ctx.node, name: actor.spec.name, md5: snap.md5, data: snap.data, size: snap.size } as const;
+    const reply = await peer.requester.request(expect ? { ...take, expected: expect.remote } : take, timeout);
+    if (expect && reply.t === 'error' && reply.message === TAKE_CHANGED) return { ...base, result: 'skipped', md5: snap.md5, reason: `${peer.name}'s copy changed meanwhile` };
     if (reply.t !== 'took') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" sent a ${reply.t} reply to a push`);
     peer.agreement.learn(actor, reply.md5);
     if (reply.md5 === actor.local.md5) peer.agreement.agree(actor, reply.md5);
@@ -98,17 +163,19 @@ export class Operations implements NodeActions {
 
   /** A peer's forced push: replace our copy with its content. Runs in the file's queue. */
   async take(peer: PeerSession, actor: FileActor, req: TakeRequest): Promise<Reply> {
-    const outcome = await this.#forceWrite(peer, actor, req.data ?? { source: peer, size: req.size }, req.md5);
+    const outcome = await this.#forceWrite(peer, actor, req.data ?? { source: peer, size: req.size }, req.md5, req.expected);
+    if (outcome === 'changed') return { v: 1, t: 'error', message: TAKE_CHANGED };
     if (outcome === 'failed') return { v: 1, t: 'error', message: actor.error ?? 'write failed' };
     actor.log.info({ peer: peer.name, md5: req.md5, result: outcome }, 'took a forced push');
     return { v: 1, t: 'took', name: actor.spec.name, md5: req.md5, result: outcome };
   }
 
   /**
-   * Writes a forced version (no precondition: the operator chose it), journals the agreement
-   * with `peer`, tells every peer with a have, and publishes it to the others as a change, so they follow.
+   * Writes a forced version (no precondition unless `expected` is given: the operator chose it),
+   * journals the agreement with `peer`, tells every peer with a have, and publishes it to the
+   * others as a change, so they follow. `changed`: our copy is no longer `expected` (nothing written).
    */
-  async #forceWrite(peer: PeerSession, actor: FileActor, content: Content, md5: Md5): Promise<'updated' | 'unchanged' | 'failed'> {
+  async #forceWrite(peer: PeerSession, actor: FileActor, content: Content, md5: Md5, expected?: Md5 | null): Promise<'updated' | 'unchanged' | 'changed' | 'failed'> {
     const snap = await actor.readAndAnnounce();
     peer.agreement.learn(actor, md5);
     if (snap && snap.md5 === md5) {
@@ -116,8 +183,14 @@ export class Operations implements NodeActions {
       this.#outbox.have(actor.spec.name, md5, null, null);
       return 'unchanged';
     }
+    if (expected !== undefined) {
+      if (snap === undefined) return 'failed';
+      if ((snap?.md5 ?? null) !== expected) return 'changed';
+    }
     const prev = actor.known;
-    if ((await this.#transfer.write(actor, { md5, content, from: peer.name })) !== 'written') return 'failed';
+    const outcome = await this.#transfer.write(actor, { md5, content, from: peer.name, ...(expected === undefined ? {} : { expected }) });
+    if (outcome === 'changed') return 'changed';
+    if (outcome !== 'written') return 'failed';
     peer.agreement.agree(actor, md5);
     // `peer` holds these bytes already: a have tells it (and every peer) that we hold them too.
     this.#outbox.have(actor.spec.name, md5, null, null);

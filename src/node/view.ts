@@ -45,7 +45,8 @@ export interface NodeView {
   readonly metrics: { text(): Promise<{ contentType: string; body: string }> };
 }
 
-export type ForceDirection = 'pull' | 'push';
+/** pull: this node takes the peer's copy; push: the peer takes ours; changed: in a split-brain, the side that alone changed wins. */
+export type ForceDirection = 'pull' | 'push' | 'changed';
 
 export interface ForceRequest {
   readonly files?: readonly string[];
@@ -53,12 +54,18 @@ export interface ForceRequest {
   readonly direction?: ForceDirection;
 }
 
+/**
+ * One file's outcome: `error` when it failed, `reason` when it was skipped (left alone), and with
+ * direction `changed` the way it went when it was settled (`direction`: pull or push).
+ */
 export interface ForceResult {
   readonly name: string;
   readonly path: string;
-  readonly result: 'updated' | 'unchanged' | 'failed';
+  readonly result: 'updated' | 'unchanged' | 'skipped' | 'failed';
   readonly md5: Md5 | null;
   readonly error?: string;
+  readonly reason?: string;
+  readonly direction?: 'pull' | 'push';
 }
 
 export interface ForceReport {
