@@ -64,6 +64,14 @@ describe('reload on SIGHUP: files', () => {
     // As at start: the exchange tells each what the other holds (beta has no copy yet).
     await waitFor('alpha learns beta has no new.conf', async () => (await a.state()).files.find((f) => f.name === 'new.conf')?.peers.beta?.status === 'missing', 8000);
     await b.waitStatus('new.conf', 'missing');
+    // Nothing is on its way until a change or a force: the pair is missing on both sides (not
+    // pending with nothing in flight), and stays so over several heartbeats.
+    await waitFor('beta learns alpha holds new.conf', async () => (await b.state()).files.find((f) => f.name === 'new.conf')?.peers.alpha?.md5 === md5('fresh\n'), 8000);
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 300));
+      assert.deepEqual((await a.state()).files.find((f) => f.name === 'new.conf')?.peers.beta, { md5: null, status: 'missing' });
+      assert.deepEqual((await b.state()).files.find((f) => f.name === 'new.conf')?.peers.alpha, { md5: md5('fresh\n'), status: 'missing' });
+    }
     save(a.file('new.conf'), 'fresh v2\n');
     await aligned(b, 'new.conf', 'fresh v2\n');
     await aligned(a, 'new.conf', 'fresh v2\n');

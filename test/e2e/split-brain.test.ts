@@ -6,6 +6,7 @@ import {
   defineCluster,
   md5,
   md5File,
+  runCli,
   startCluster,
   startNode,
   stopAll,
@@ -44,8 +45,11 @@ describe('split-brain', () => {
           const st = await n.waitStatus(f, 'split-brain');
           assert.equal(Object.values(st.peers)[0]!.status, 'split-brain');
           assert.equal(Object.values(st.peers)[0]!.md5, md5(read(n === a ? b : a, f)));
+          // Never agreed: the copies differed from the start.
+          assert.equal(Object.values(st.peers)[0]!.changed, null);
         }
-        await n.waitLog((l) => l.msg.startsWith('split-brain') && l.path === n.file('one.conf') && typeof l.peer === 'string', 'a split-brain line');
+        const line = await n.waitLog((l) => l.msg.startsWith('split-brain') && l.path === n.file('one.conf') && typeof l.peer === 'string', 'a split-brain line');
+        assert.match(line.msg, /no agreement on record/);
       }
       // Preserved: several heartbeats later nothing was overwritten.
       await new Promise((r) => setTimeout(r, 600));
@@ -142,6 +146,65 @@ describe('split-brain', () => {
       await b2.waitStatus('app.conf', 'split-brain');
       assert.equal(read(a, 'app.conf'), 'alpha while apart\n');
       assert.equal(read(b2, 'app.conf'), 'beta while apart\n');
+    } finally {
+      await stopAll(b2 ? [a, b2] : [a], root);
+    }
+  });
+
+  it('manual: a change on one side while the other was down names that side (state and log), and force --changed settles it', async () => {
+    // one.conf changes on alpha, two.conf on beta, both.conf on both, while beta is down.
+    const { root, nodes } = await defineCluster({ files: { 'one.conf': 'one v0\n', 'two.conf': 'two v0\n', 'both.conf': 'both v0\n' } });
+    const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+    let b2: RunningNode | undefined;
+    try {
+      for (const n of [a, b]) await waitJournal(n, { 'one.conf': md5('one v0\n'), 'two.conf': md5('two v0\n'), 'both.conf': md5('both v0\n') });
+      await b.stop('SIGKILL');
+      writeFileSync(a.file('one.conf'), 'one v1 from alpha\n');
+      writeFileSync(a.file('both.conf'), 'both v1 from alpha\n');
+      writeFileSync(b.file('two.conf'), 'two v1 from beta\n');
+      writeFileSync(b.file('both.conf'), 'both v1 from beta\n');
+      await a.waitHashed('one.conf', 'one v1 from alpha\n');
+      await a.waitHashed('both.conf', 'both v1 from alpha\n');
+      b2 = await startNode(nodes[1]!);
+      const want: Record<string, string[]> = { 'one.conf': ['alpha'], 'two.conf': ['beta'], 'both.conf': ['alpha', 'beta'] };
+      const words: Record<string, RegExp> = { 'one.conf': /only alpha changed/, 'two.conf': /only beta changed/, 'both.conf': /both alpha and beta changed/ };
+      for (const [n, peer] of [[a, 'beta'], [b2, 'alpha']] as const) {
+        for (const [f, changed] of Object.entries(want)) {
+          const st = await n.waitStatus(f, 'split-brain');
+          assert.deepEqual(st.peers[peer], { md5: md5(read(n === a ? b2 : a, f)), status: 'split-brain', changed }, `${n.def.name}: ${f}`);
+          const line = await n.waitLog((l) => l.msg.startsWith('split-brain') && l.path === n.file(f) && l.peer === peer, `the split-brain line of ${f}`);
+          assert.match(line.msg, words[f]!);
+          assert.deepEqual(line.changed, changed);
+        }
+      }
+
+      // alpha settles them: one.conf goes to beta (push), two.conf comes from beta (pull), both.conf is left alone.
+      const r = await runCli(['force', '--api', a.api, '--changed']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /one\.conf\s+updated\s+push/);
+      assert.match(r.stdout, /two\.conf\s+updated\s+pull/);
+      assert.match(r.stdout, /both\.conf\s+skipped\s+-\s+both alpha and beta changed since the last agreement/);
+      for (const n of [a, b2]) {
+        await n.waitStatus('one.conf', 'aligned');
+        await n.waitStatus('two.conf', 'aligned');
+        assert.equal(read(n, 'one.conf'), 'one v1 from alpha\n');
+        assert.equal(read(n, 'two.conf'), 'two v1 from beta\n');
+      }
+      // Left alone: still a split-brain on both sides, neither copy overwritten.
+      await new Promise((r) => setTimeout(r, 500));
+      for (const n of [a, b2]) assert.equal((await n.state()).files.find((f) => f.name === 'both.conf')!.status, 'split-brain');
+      assert.equal(read(a, 'both.conf'), 'both v1 from alpha\n');
+      assert.equal(read(b2, 'both.conf'), 'both v1 from beta\n');
+      // Through the API, the skip has its reason; once aligned, a file is unchanged.
+      const res = await fetch(`${a.api}/api/1/force`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ direction: 'changed' }) });
+      const report = (await res.json()) as { direction: string; results: { name: string; result: string; reason?: string }[] };
+      assert.equal(report.direction, 'changed');
+      assert.deepEqual(
+        Object.fromEntries(report.results.map((x) => [x.name, [x.result, x.reason]])),
+        { 'one.conf': ['unchanged', undefined], 'two.conf': ['unchanged', undefined], 'both.conf': ['skipped', 'both alpha and beta changed since the last agreement'] },
+      );
+      // --push and --changed together: a usage error.
+      assert.equal((await runCli(['force', '--api', a.api, '--push', '--changed'])).code, 2);
     } finally {
       await stopAll(b2 ? [a, b2] : [a], root);
     }
