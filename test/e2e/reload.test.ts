@@ -86,7 +86,8 @@ describe('reload on SIGHUP: files', () => {
     const line = await reloaded(b);
     assert.deepEqual(line.filesRemoved, ['app.conf']);
     assert.deepEqual((await b.state()).files.map((f) => f.name), ['new.conf']);
-    await a.waitStatus('app.conf', 'missing');
+    // beta no longer lists it: unlisted for beta on alpha (the contract's word, not missing).
+    await a.waitStatus('app.conf', 'unlisted');
     save(a.file('app.conf'), 'not for beta\n');
     await a.waitHashed('app.conf', 'not for beta\n');
     // A later change of a file beta still lists arrives after alpha's change of app.conf (one PUB, in order).
@@ -97,6 +98,7 @@ describe('reload on SIGHUP: files', () => {
     const res = await fetch(`${a.api}/api/1/force`, { method: 'POST', body: JSON.stringify({ files: ['app.conf'], direction: 'push' }) });
     const body = await res.text();
     assert.ok(res.status !== 200 || /"failed"/.test(body), `${res.status} ${body}`);
+    assert.match(body, /beta does not list app\.conf/);
     assert.equal(readFileSync(b.file('app.conf'), 'utf8'), 'v0\n');
   });
 });
