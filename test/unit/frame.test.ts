@@ -172,9 +172,13 @@ describe('checkFrame: malformed frames are rejected with a reason', () => {
 });
 
 describe('checkRequest', () => {
+  const takeReq = { v: 1, t: 'take', from: 'beta', name: 'app.conf', md5: md5('x'), data: new Uint8Array(Buffer.from('x')), size: 1 };
   const good: Case<unknown, unknown>[] = [
     { description: 'digests request passes', given: digestsReq, expect: digestsReq },
     { description: 'pull request passes', given: pullReq, expect: pullReq },
+    { description: 'take request passes', given: takeReq, expect: takeReq },
+    { description: 'take request naming the copy it expects passes', given: with_(takeReq, { expected: md5('y') }), expect: with_(takeReq, { expected: md5('y') }) },
+    { description: 'take request expecting no copy passes', given: with_(takeReq, { expected: null }), expect: with_(takeReq, { expected: null }) },
   ];
   for (const c of good) {
     test(c.description, () => {
@@ -192,6 +196,7 @@ describe('checkRequest', () => {
     { description: 'pull without a name', given: with_(pullReq, { name: undefined }), expect: 'bad name' },
     { description: 'pull with an oversized name', given: with_(pullReq, { name: 'n'.repeat(LIMITS.name + 1) }), expect: 'bad name' },
     { description: 'pull with a numeric name', given: with_(pullReq, { name: 5 }), expect: 'bad name' },
+    { description: 'take expecting something that is not an md5', given: with_(takeReq, { expected: 'nope' }), expect: 'bad expected' },
     { description: 'unknown kind', given: with_(digestsReq, { t: 'push' }), expect: 'unknown kind' },
     { description: 'a frame kind is not a request', given: with_(digestsReq, { t: 'change' }), expect: 'unknown kind' },
   ];
