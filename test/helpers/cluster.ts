@@ -310,7 +310,7 @@ export interface StateDoc {
     size: number | null;
     mtime: string | null;
     error: string | null;
-    peers: Record<string, { md5: string | null; status: string; transfer?: { direction: 'in' | 'out'; bytes: number; total: number } }>;
+    peers: Record<string, { md5: string | null; status: string; changed?: string[] | null; transfer?: { direction: 'in' | 'out'; bytes: number; total: number } }>;
   }[];
 }
 
