@@ -60,9 +60,8 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
         }),
       ]),
     ]);
-  const note = (v: PeerFileView) => (changedNote(v) ? ` (${changedNote(v)})` : '');
-  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}${note(v)}${v.transfer ? ` ${p.blue(percent(v.transfer))}` : ''}`);
-  if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...tail];
+  const wide = fileTable((n) => n, (v) => `${paintStatus(p, v.status)} ${short(v.md5)}${v.transfer ? ` ${p.blue(percent(v.transfer))}` : ''}`);
+  if (textWidth(wide) <= width || peerNames.length === 0) return [...head, peerTable(false), '', wide, ...splitBrains(state, p), ...tail];
 
   const matrix = (header: (name: string, i: number) => string) =>
     fileTable(header, (v) => (v.transfer ? p.blue(percent(v.transfer)) : paintStatus(p, v.status, MARK[v.status] ?? '?')));
@@ -74,6 +73,18 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
   }
   const legend = LEGEND.map((s) => `${paintStatus(p, s, MARK[s]!)} ${s}`).join('  ');
   return [...head, peerTable(numbered), '', files, legend, ...notAligned(state, p, width), ...tail];
+}
+
+/** Under the wide table: each split-brain with the side that changed since the last agreement. */
+function splitBrains(state: NodeState, p: Painter): string[] {
+  const rows: string[][] = [];
+  for (const f of state.files) {
+    for (const x of state.peers) {
+      const v = f.peers[x.name];
+      if (v?.status === 'split-brain') rows.push([f.name, x.name, changedNote(v) || '-']);
+    }
+  }
+  return rows.length === 0 ? [] : ['', table([['SPLIT-BRAIN', 'WITH', 'SINCE THE LAST AGREEMENT'].map(p.dim), ...rows])];
 }
 
 /**

@@ -74,7 +74,7 @@ describe('a full mesh of ten nodes, as an operator sees it', () => {
           assert.equal(rows[f]![p], want, `${f} at ${p}:\n${r.stdout}`);
         }
       }
-      assert.match(r.stdout, /^= aligned {2}~ pending {2}X split-brain {2}! missing {2}\? unknown$/m);
+      assert.match(r.stdout, /^= aligned {2}~ pending {2}X split-brain {2}! missing {2}\/ unlisted {2}\? unknown$/m);
       assert.match(r.stdout, /^users\.conf\s+missing\s+-\s+kappa$/m);
     });
   }

@@ -178,6 +178,13 @@ describe('split-brain', () => {
         }
       }
 
+      // entangled status says it too, under the file table.
+      const table = await runCli(['status', '--api', a.api]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /^one\.conf\s+beta\s+alpha changed$/m);
+      assert.match(table.stdout, /^two\.conf\s+beta\s+beta changed$/m);
+      assert.match(table.stdout, /^both\.conf\s+beta\s+alpha\+beta changed$/m);
+
       // alpha settles them: one.conf goes to beta (push), two.conf comes from beta (pull), both.conf is left alone.
       const r = await runCli(['force', '--api', a.api, '--changed']);
       assert.equal(r.code, 0, r.stdout + r.stderr);
