@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { it } from 'node:test';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { defineCluster, diverge, md5, ROOT, startCluster, stopAll, type RunningNode } from '../helpers/cluster.js';
 
@@ -10,8 +11,11 @@ import { defineCluster, diverge, md5, ROOT, startCluster, stopAll, type RunningN
 it('the status page shows a split-brain live, and its Force button resolves it (real Chromium, no outside network)', async () => {
   const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n', 'site.conf': 's0\n' } });
   const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
-  const browser = await launchChromium();
+  // Launched inside the try: a Chromium that cannot start must not leave the nodes running (the
+  // test file would never exit).
+  let browser: Browser | undefined;
   try {
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1200, height: 640 } });
     const outside: string[] = [];
     // Everything must come from the node itself: any other request fails the test.
@@ -54,7 +58,7 @@ it('the status page shows a split-brain live, and its Force button resolves it (
     assert.ok((await page.locator('.opblock-summary-path').allInnerTexts()).some((t) => t.includes('/api/1/force')));
     assert.deepEqual(outside, []);
   } finally {
-    await browser.close();
+    await browser?.close();
     await stopAll([a, b], root);
   }
 });
