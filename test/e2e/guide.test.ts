@@ -97,7 +97,6 @@ describe("the README's operator's guide on two hosts", { skip: skip ?? false, ti
     node: null,
     log: '',
   }));
-  const other = (h: Host) => hosts.find((x) => x !== h)!;
   const env = () => ({ PATH: `${prefix}/bin:${process.env.PATH}`, HOME: '/root', npm_config_prefix: prefix, npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' });
 
   /** Runs argv on host `h`: in its namespace, with its /var/lib/entangled, under `umask`. */
