@@ -4,7 +4,7 @@ import { announceSnapshot } from '../core/announce.js';
 import { rememberVersion, supersededVersions } from '../core/decide.js';
 import { errorText } from '../core/errors.js';
 import { LIMITS, type ChangeFrame } from '../core/frame.js';
-import { decideHold, type Held, type HoldDecision } from '../core/hold.js';
+import { decideHold, type HoldDecision } from '../core/hold.js';
 import { linkTarget, type LinkVerdict } from '../core/link.js';
 import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
 import { verdictOf } from '../io/link.js';
@@ -13,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { NodeContext } from './context.js';
 import type { Outbox } from './outbox.js';
 import type { TransferFacts } from './progress.js';
+import { ReadHold } from './read-hold.js';
 import { SerialQueue } from './serial.js';
 import { mark } from '../trace.js';
 
@@ -107,13 +108,8 @@ export class FileActor {
   /** Peers a reload removed (see peer()). */
   readonly #departed = new Set<string>();
   #verifyTimer: NodeJS.Timeout | null = null;
-  /** A change held back (an empty file right after content, a change under settleMs): see decideHold. */
-  #held: Held | null = null;
-  /** When a held or torn read is read again (monotonic ms), by #recheckTimer; null when nothing waits. */
-  #recheckAt: number | null = null;
-  #recheckTimer: NodeJS.Timeout | null = null;
-  /** Reads waiting for a hold to end (readSettled), woken at stop. */
-  readonly #waiting = new Set<() => void>();
+  /** A read not sent yet (an empty file right after content, a change under settleMs, a torn read). */
+  readonly #hold: ReadHold;
   readonly #ctx: NodeContext;
   readonly #host: FileHost;
   readonly #outbox: Outbox;
@@ -126,6 +122,7 @@ export class FileActor {
     this.#ctx = ctx;
     this.#host = host;
     this.#outbox = outbox;
+    this.#hold = new ReadHold(ctx.clock, () => this.touch(false));
   }
 
   get local(): LocalFacts {
@@ -253,8 +250,8 @@ export class FileActor {
    */
   async readSettled(): Promise<Snapshot | null | undefined> {
     let snap = await this.readAndAnnounce();
-    while (snap !== undefined && this.#recheckAt !== null && !this.#ctx.stopping && !this.retired) {
-      await this.#sleepUntil(this.#recheckAt);
+    while (snap !== undefined && this.#hold.active && !this.#ctx.stopping && !this.retired) {
+      await this.#hold.due();
       if (this.#ctx.stopping || this.retired) break;
       snap = await this.readAndAnnounce();
     }
@@ -263,65 +260,33 @@ export class FileActor {
 
   /** Whether what is on disk is held back now (or being read again): it is not this node's version yet. */
   get holding(): boolean {
-    return this.#recheckAt !== null;
+    return this.#hold.active;
   }
 
   #decideHold(snap: Snapshot | null): HoldDecision {
     const settleMs = this.spec.settleMs ?? this.#ctx.settings.settleMs;
-    return decideHold({ known: this.known, fresh: snap, moving: snap?.sig === 'moving', held: this.#held, settleMs, now: this.#ctx.clock.now() });
+    return decideHold({ known: this.known, fresh: snap, moving: snap?.sig === 'moving', held: this.#hold.held, settleMs, now: this.#ctx.clock.now() });
   }
 
   /** Announces what a read found, or holds it back (the digests keep the version before) and reads again when due. */
   #follow(d: HoldDecision, snap: Snapshot | null): void {
     switch (d.kind) {
       case 'announce':
-        if (this.#recheckAt !== null) this.#endHold();
+        if (this.#hold.active) this.#hold.end();
         this.#announce(snap);
         return;
       case 'hold':
-        if (this.#held?.sig !== d.held.sig) {
+        if (this.#hold.held?.sig !== d.held.sig) {
           const holdMs = d.until - d.held.since;
           if (d.why === 'empty') this.log.debug({ holdMs }, `file became empty: sent only if it stays empty for ${holdMs} ms`);
           else this.log.debug({ size: snap?.size, holdMs }, 'local change held until the file has been quiet for settleMs');
         }
-        this.#held = d.held;
-        this.#recheck(d.until);
+        this.#hold.hold(d.held, d.until);
         return;
       case 'reread':
         this.log.debug('the file changed while it was read: reading it again');
-        this.#recheck(this.#ctx.clock.now() + TORN_RETRY_MS);
+        this.#hold.rereadAt(this.#ctx.clock.now() + TORN_RETRY_MS);
     }
-  }
-
-  /** Reads the file again at `at` (monotonic ms), replacing any read already due. */
-  #recheck(at: number): void {
-    this.#recheckAt = at;
-    if (this.#recheckTimer) clearTimeout(this.#recheckTimer);
-    // One ms more: a timer may fire within its last millisecond by the monotonic clock.
-    this.#recheckTimer = setTimeout(() => {
-      this.#recheckTimer = null;
-      this.touch(false);
-    }, Math.max(0, Math.ceil(at - this.#ctx.clock.now())) + 1);
-  }
-
-  #endHold(): void {
-    this.#held = null;
-    this.#recheckAt = null;
-    if (this.#recheckTimer) clearTimeout(this.#recheckTimer);
-    this.#recheckTimer = null;
-  }
-
-  /** Resolves at `at` (monotonic ms), or at once when the actor is quieted (stop, unlisted). */
-  #sleepUntil(at: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        this.#waiting.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, Math.max(0, Math.ceil(at - this.#ctx.clock.now())) + 1);
-      this.#waiting.add(wake);
-    });
   }
 
   /**
@@ -353,7 +318,7 @@ export class FileActor {
    * Undefined when the file cannot be read.
    */
   async localNow(): Promise<Md5 | null | undefined> {
-    const cached = this.#problem?.kind === 'read' || this.#recheckAt !== null ? undefined : cachedMd5(this.spec.path, this.hash);
+    const cached = this.#problem?.kind === 'read' || this.#hold.active ? undefined : cachedMd5(this.spec.path, this.hash);
     if (cached !== undefined && cached === this.known && cached === this.#local.md5) return cached;
     // A local rewrite under way (held back) is waited for: the peer's change is decided against
     // what the local writer leaves, which is sent first (both changed: a split-brain), never
@@ -461,7 +426,7 @@ export class FileActor {
     this.#clearProblem();
     this.refused = null;
     // What was held back is gone: the file is the version written.
-    if (this.#recheckAt !== null) this.#endHold();
+    if (this.#hold.active) this.#hold.end();
     rememberVersion(this.history, md5, HISTORY);
   }
 
@@ -558,8 +523,6 @@ export class FileActor {
   quiet(): void {
     if (this.#verifyTimer) clearTimeout(this.#verifyTimer);
     this.#verifyTimer = null;
-    if (this.#recheckTimer) clearTimeout(this.#recheckTimer);
-    this.#recheckTimer = null;
-    for (const wake of [...this.#waiting]) wake();
+    this.#hold.quiet();
   }
 }
