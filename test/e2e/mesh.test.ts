@@ -44,7 +44,7 @@ async function force(node: RunningNode, body: unknown): Promise<{ status: number
 }
 
 describe('a mesh of five nodes', () => {
-  /** The versions written: only these are counted (an in-place write's empty state is held, never sent, but is no version written). */
+  /** The versions written: only these are counted. */
   const versions = new Set<string>();
   let root: string;
   let nodes: RunningNode[] = [];
