@@ -37,7 +37,13 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     if (inList) return `${keyPath([...issue.path, ...inList.path])}: must be a 40-character Z85 key (see \`entangled keygen\`)`;
     return `${key}: must be a Z85 key or a list of them`;
   }
-  if (issue.code === 'invalid_union') return `${key}: must be a path or { path, name }`;
+  if (issue.code === 'invalid_union') {
+    // A file entry in the object form with a bad key inside: name that key (the object branch's issue).
+    const value = valueAt(raw, issue.path);
+    const inner = typeof value === 'object' && value !== null ? issue.errors.find((branch) => branch[0] && (branch[0].path.length > 0 || branch[0].code === 'unrecognized_keys'))?.[0] : undefined;
+    if (inner) return describeIssue({ ...inner, path: [...issue.path, ...inner.path] }, raw);
+    return `${key}: must be a path or { path, name }`;
+  }
   return `${key}: ${issue.message}`;
 }
 
@@ -89,6 +95,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     const name = typeof entry === 'string' ? entry : (entry.name ?? entry.path);
     const validate = typeof entry === 'string' ? null : (entry.validate ?? null);
     const onApply = typeof entry === 'string' ? null : (entry.onApply ?? null);
+    const settle = typeof entry === 'string' ? null : (entry.settleMs ?? null);
     const abs = path.resolve(baseDir, written);
     const seenPath = byPath.get(abs);
     if (seenPath !== undefined) {
@@ -107,7 +114,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     }
     byName.set(name, i);
     checkFilePath(abs, i);
-    return Object.freeze({ name, path: abs, validate, onApply });
+    return Object.freeze({ name, path: abs, validate, onApply, settleMs: settle });
   });
 
   return Object.freeze({
@@ -122,6 +129,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     stateDir: path.resolve(baseDir, cfg.stateDir),
     reconcile: cfg.reconcile,
     peerTimeoutMs: cfg.peerTimeoutMs,
+    settleMs: cfg.settleMs,
     security: curve ? Object.freeze({ curve }) : null,
     backups: cfg.backups,
     hooks: Object.freeze({

@@ -160,7 +160,7 @@ export class EntangledNode implements NodeView, NodeActions {
 
   /**
    * Takes up a reloaded config (already checked as start would): files and peers added or
-   * removed, keys, hooks, validate/onApply, backups, token, reconcile and peerTimeoutMs. Throws
+   * removed, keys, hooks, validate/onApply, settleMs, backups, token, reconcile and peerTimeoutMs. Throws
    * ConfigError, changing nothing, when it changes what cannot change while the node runs.
    * Reloads run one at a time; work in progress (a burst, a chunked transfer) goes on.
    */
@@ -205,6 +205,8 @@ export class EntangledNode implements NodeView, NodeActions {
       const actor = this.#files.byName(spec.name);
       if (actor) actor.spec = spec;
     }
+    // A change held for settleMs is looked at again under the new one (sent now if it is quiet long enough).
+    if (plan.settings.includes('settleMs') || plan.files.updated.length > 0) for (const actor of this.#files) if (actor.holding) actor.touch(false);
     const added: FileActor[] = [];
     for (const spec of plan.files.added) added.push(await this.#files.add(spec, this.#peers.names));
     if (plan.files.added.length + plan.files.removed.length > 0) {

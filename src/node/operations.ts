@@ -68,6 +68,7 @@ export class Operations implements NodeActions {
   /** The peer's whole content reply for a file (data null when it is large: pull chunks). */
   async #content(peer: PeerSession, actor: FileActor): Promise<ContentReply> {
     const reply = await peer.requester.request({ v: 1, t: 'pull', from: this.#ctx.node, name: actor.spec.name });
+    if (reply.t === 'error') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" could not send ${actor.spec.name}: ${reply.message}`);
     if (reply.t !== 'content') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" sent a ${reply.t} reply to a pull`);
     return reply;
   }
@@ -84,7 +85,8 @@ export class Operations implements NodeActions {
 
   async #push(peer: PeerSession, actor: FileActor): Promise<ForceResult> {
     const base = { name: actor.spec.name, path: actor.spec.path };
-    const snap = await actor.readAndAnnounce();
+    // A rewrite in place under way here is waited for: the peer takes what the writer leaves.
+    const snap = await actor.readSettled();
     if (!snap) return { ...base, result: 'failed', md5: null, error: actor.error ?? 'no local copy to push' };
     // The peer pulls a large file in chunks, then runs its validate command, while this waits.
     const timeout = peer.requester.timeoutMs + Math.ceil(snap.size / PUSH_BYTES_PER_MS) + this.#ctx.settings.hooks.timeoutMs;

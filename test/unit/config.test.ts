@@ -69,11 +69,12 @@ describe('loadSettings: accepted configurations', () => {
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
+    assert.equal(s.settleMs, 0);
     assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878', publicKeys: [] }]);
     assert.equal(s.security, null);
     assert.equal(s.backups, 5);
     assert.deepEqual(s.hooks, { onPeerDown: null, onPeerUp: null, onSplitBrain: null, timeoutMs: 30_000 });
-    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null }]);
+    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null }]);
   });
 
   test('returns frozen settings', () => {
@@ -94,6 +95,7 @@ m2m: { pub: "tcp://*:7001", rep: "ipc:///tmp/alpha.rep" }
 ${PEERS}${FILES}stateDir: /srv/entangled
 reconcile: auto
 peerTimeoutMs: 5000
+settleMs: 200
 `,
     );
     const s = loadSettings(file);
@@ -102,6 +104,14 @@ peerTimeoutMs: 5000
     assert.equal(s.stateDir, '/srv/entangled');
     assert.equal(s.reconcile, 'auto');
     assert.equal(s.peerTimeoutMs, 5000);
+    assert.equal(s.settleMs, 200);
+  });
+
+  test('takes a file\'s own settleMs beside the top-level one (null where the file has none)', () => {
+    const { file } = writeConfig(`node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    settleMs: 500\n  - conf/other.conf\nsettleMs: 100\n`);
+    const s = loadSettings(file);
+    assert.equal(s.settleMs, 100);
+    assert.deepEqual(s.files.map((f) => f.settleMs), [500, null]);
   });
 
   test('resolves relative paths against the config file folder; the name is the entry as written', () => {
@@ -124,11 +134,11 @@ stateDir: state
     try {
       const s = loadSettings(file);
       assert.deepEqual(s.files, [
-        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null },
-        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null },
-        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null },
-        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null },
-        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null },
+        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null },
+        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null, settleMs: null },
+        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null },
+        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null },
+        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null, settleMs: null },
       ]);
       assert.equal(s.stateDir, path.join(dir, 'state'));
     } finally {
@@ -152,7 +162,7 @@ stateDir: state
   test('accepts a listed file that does not exist when its folder does', () => {
     const { dir, file } = writeConfig(`node: alpha\n${PEERS}files:\n  - conf/not-yet.conf\n`);
     const s = loadSettings(file);
-    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null }]);
+    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null, settleMs: null }]);
   });
 
   const endpoints: Case<string, string>[] = [
@@ -221,8 +231,8 @@ describe('loadSettings: security and operations keys', () => {
     );
     const s = loadSettings(file);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied' },
-      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied', settleMs: null },
+      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null },
     ]);
     assert.equal(s.backups, 2);
     assert.deepEqual(s.hooks, { onPeerDown: 'echo down', onPeerUp: null, onSplitBrain: 'echo split', timeoutMs: 500 });
@@ -363,8 +373,8 @@ describe('settingsFromRaw(raw, configPath)', () => {
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null },
-      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null },
+      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null },
     ]);
   });
 
@@ -468,6 +478,12 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
     },
     { description: 'an unknown reconcile mode', given: `${MINIMAL}reconcile: sometimes\n`, expect: ['reconcile'] },
     { description: 'a peerTimeoutMs that is not a number', given: `${MINIMAL}peerTimeoutMs: fast\n`, expect: ['peerTimeoutMs'] },
+    { description: 'a negative settleMs', given: `${MINIMAL}settleMs: -1\n`, expect: ['settleMs: must be 0 or more'] },
+    { description: 'a settleMs that is not a number', given: `${MINIMAL}settleMs: slow\n`, expect: ['settleMs: must be a number of milliseconds'] },
+    { description: 'a settleMs in fractions of a millisecond', given: `${MINIMAL}settleMs: 2.5\n`, expect: ['settleMs: must be a whole number'] },
+    { description: 'a settleMs over a minute', given: `${MINIMAL}settleMs: 60001\n`, expect: ['settleMs: must be at most 60000'] },
+    { description: 'a file\'s settleMs that is not a number', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    settleMs: slow\n`, expect: ['files[0].settleMs: must be a number of milliseconds'] },
+    { description: 'a file\'s negative settleMs', given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - path: conf/other.conf\n    settleMs: -5\n`, expect: ['files[1].settleMs: must be 0 or more'] },
     { description: 'an api port out of range', given: `${MINIMAL}api:\n  port: 70000\n`, expect: ['api.port'] },
     { description: 'a file entry that is not a string or object', given: `node: alpha\n${PEERS}files:\n  - 42\n`, expect: ['files[0]'] },
     { description: 'text that is not YAML', given: 'node: alpha\npeers: [\n  - {name: beta\n', expect: ['$DIR/config.yaml'] },
