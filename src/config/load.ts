@@ -120,7 +120,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
   return Object.freeze({
     configPath,
     node: cfg.node,
-    api: Object.freeze({ ...cfg.api }),
+    api: Object.freeze(apiSettings(cfg.api, baseDir)),
     m2m: Object.freeze({ ...cfg.m2m }),
     peers: Object.freeze(
       cfg.peers.map((p, i) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep, publicKeys: publicKeys[i]! })),
@@ -139,6 +139,33 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
       timeoutMs: cfg.hooks.timeoutMs,
     }),
   });
+}
+
+/**
+ * The API's address and token: api.token, or the one line of api.tokenFile (its trailing newline
+ * dropped). The file must be a regular file that others cannot read, and not empty; both keys
+ * set is an error. Throws ConfigError naming the key.
+ */
+function apiSettings(api: { host: string; port: number; token: string | null; tokenFile: string | null }, baseDir: string): Settings['api'] {
+  if (api.tokenFile === null) return { host: api.host, port: api.port, token: api.token, tokenFile: null };
+  if (api.token !== null) throw new ConfigError('api.tokenFile: cannot be set together with api.token (keep one)');
+  const file = path.resolve(baseDir, api.tokenFile);
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new ConfigError(`api.tokenFile: ${file} is not a regular file`);
+    if ((st.mode & 0o004) !== 0) throw new ConfigError(`api.tokenFile: ${file} is readable by others (chmod 600 it)`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`api.tokenFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const token = text.replace(/\r?\n$/, '');
+  if (token.trim() === '') throw new ConfigError(`api.tokenFile: ${file} is empty`);
+  // A bearer token is one header value: one line, no space around it.
+  if (/[\r\n]/.test(token)) throw new ConfigError(`api.tokenFile: ${file} holds more than one line (the token alone, on one line)`);
+  if (token !== token.trim()) throw new ConfigError(`api.tokenFile: ${file} has spaces around the token`);
+  return { host: api.host, port: api.port, token, tokenFile: file };
 }
 
 /** This node's key pair; a secret key file must exist, hold one Z85 key and be unreadable by others. */

@@ -44,7 +44,8 @@ export interface Hooks {
 export interface Settings {
   readonly configPath: string;
   readonly node: string;
-  readonly api: { readonly host: string; readonly port: number; readonly token: string | null };
+  /** `token`: from api.token, or read from `tokenFile` (its absolute path) when that is set. */
+  readonly api: { readonly host: string; readonly port: number; readonly token: string | null; readonly tokenFile: string | null };
   readonly m2m: { readonly pub: string; readonly rep: string };
   readonly peers: readonly PeerSpec[];
   readonly files: readonly FileSpec[];
@@ -123,8 +124,9 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default(DEFAULTS.apiHost),
       port: z.number().int().min(1).max(65535).default(DEFAULTS.apiPort),
       token: z.string().min(1).nullable().default(null),
+      tokenFile: z.string().min(1).nullable().default(null),
     })
-    .default({ host: DEFAULTS.apiHost, port: DEFAULTS.apiPort, token: null }),
+    .default({ host: DEFAULTS.apiHost, port: DEFAULTS.apiPort, token: null, tokenFile: null }),
   m2m: z
     .strictObject({ pub: endpoint.default(DEFAULTS.pub), rep: endpoint.default(DEFAULTS.rep) })
     .default({ pub: DEFAULTS.pub, rep: DEFAULTS.rep }),

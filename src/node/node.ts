@@ -2,7 +2,6 @@ import path from 'node:path';
 import { planReload } from '../config/reload-plan.js';
 import type { PeerSpec, Settings } from '../config/settings.js';
 import { ConfigError, EntangledError, errorText } from '../core/errors.js';
-import type { Md5 } from '../core/types.js';
 import { removeStrayTemps } from '../io/atomic-write.js';
 import { writeFoldersOf } from '../io/link.js';
 import { Watcher } from '../io/watcher.js';
@@ -257,7 +256,7 @@ export class EntangledNode implements NodeView, NodeActions {
     return this.#operations.backups(file);
   }
 
-  restore(file: string, md5?: Md5): Promise<RestoreReport> {
+  restore(file: string, md5?: string): Promise<RestoreReport> {
     return this.#operations.restore(file, md5);
   }
 }

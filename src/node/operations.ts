@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import type { ContentReply, Reply, TakeRequest } from '../core/frame.js';
+import { pickVersion } from '../core/pick-version.js';
 import type { Md5 } from '../core/types.js';
 import { readSnapshot } from '../io/snapshot.js';
 import type { NodeContext } from './context.js';
@@ -159,17 +160,25 @@ export class Operations implements NodeActions {
   }
 
   /**
-   * Writes a kept version back (the newest unless `md5` is given) as a local change: it is
-   * published like an edit, and the version it replaces is kept in turn. Throws NOT_FOUND when
-   * no such version is kept (or its copy no longer matches), CONFLICT when the file changed meanwhile.
+   * Writes a kept version back (the newest unless `md5`, a whole md5 or a prefix of one, is
+   * given) as a local change: it is published like an edit, and the version it replaces is kept
+   * in turn. Throws NOT_FOUND when no such version is kept (or its copy no longer matches),
+   * BAD_REQUEST when several kept versions have the prefix, CONFLICT when the file changed meanwhile.
    */
-  async restore(file: string, md5?: Md5): Promise<RestoreReport> {
+  async restore(file: string, md5?: string): Promise<RestoreReport> {
     const actor = this.#files.resolve(file);
     const name = actor.spec.name;
     return actor.queue.run(async () => {
       const kept = await this.#ctx.backups.list(name);
-      const version = md5 === undefined ? kept[0] : kept.find((k) => k.md5 === md5);
-      if (!version) throw new EntangledError('NOT_FOUND', md5 === undefined ? `no kept version of ${name}` : `no kept version ${md5} of ${name}`);
+      const pick = pickVersion(kept, md5);
+      if (pick.kind === 'ambiguous') {
+        throw new EntangledError('BAD_REQUEST', `${pick.matches.length} kept versions of ${name} start with ${md5} (${pick.matches.map((k) => k.md5).join(', ')}): give more of the md5`);
+      }
+      if (pick.kind === 'none') {
+        const which = md5 === undefined ? '' : md5.length === 32 ? ` ${md5}` : ` starting with ${md5}`;
+        throw new EntangledError('NOT_FOUND', `no kept version${which} of ${name}`);
+      }
+      const version = pick.version;
       const snap = await actor.readAndAnnounce();
       if (snap === undefined) throw new EntangledError('IO', actor.error ?? `cannot read ${actor.spec.path}`);
       if (snap?.md5 === version.md5) return { name, md5: version.md5 };

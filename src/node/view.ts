@@ -87,6 +87,6 @@ export interface NodeActions {
   force(req: ForceRequest): Promise<ForceReport>;
   diff(file: string, peer?: string): Promise<DiffReport>;
   backups(file: string): Promise<BackupList>;
-  /** Throws NOT_FOUND when no such version is kept. */
-  restore(file: string, md5?: Md5): Promise<RestoreReport>;
+  /** `md5` may be a prefix. Throws NOT_FOUND when no such version is kept, BAD_REQUEST when several kept versions have the prefix. */
+  restore(file: string, md5?: string): Promise<RestoreReport>;
 }

@@ -64,7 +64,7 @@ describe('loadSettings: accepted configurations', () => {
     const s = loadSettings(file);
     assert.equal(s.configPath, file);
     assert.equal(s.node, 'alpha');
-    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null });
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null });
     assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
@@ -99,7 +99,7 @@ settleMs: 200
 `,
     );
     const s = loadSettings(file);
-    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret' });
+    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret', tokenFile: null });
     assert.deepEqual(s.m2m, { pub: 'tcp://*:7001', rep: 'ipc:///tmp/alpha.rep' });
     assert.equal(s.stateDir, '/srv/entangled');
     assert.equal(s.reconcile, 'auto');
@@ -367,7 +367,7 @@ describe('settingsFromRaw(raw, configPath)', () => {
       },
       path.join(dir, 'never-written.yaml'),
     );
-    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null });
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null });
     assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
@@ -509,5 +509,50 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
   test('rejects a config path that is a folder, naming it', () => {
     const dir = freshDir();
     assertConfigError(() => loadSettings(path.join(dir, 'conf')), [path.join(dir, 'conf')], dir);
+  });
+});
+
+describe('loadSettings: api.tokenFile', () => {
+  /** A config whose api reads its token from `token.txt` (written with `content` and `mode`) beside it. */
+  function withTokenFile(content: string, mode = 0o600, api = 'tokenFile: token.txt') {
+    const { dir, file } = writeConfig(`node: alpha\napi: { ${api} }\n${PEERS}${FILES}`);
+    writeFileSync(path.join(dir, 'token.txt'), content, { mode });
+    chmodSync(path.join(dir, 'token.txt'), mode);
+    return { dir, file };
+  }
+
+  const accepted: Case<{ content: string; mode: number }, string>[] = [
+    { description: 'a 0600 file: its line, the trailing newline dropped', given: { content: 's3cret\n', mode: 0o600 }, expect: 's3cret' },
+    { description: 'a CRLF line ending is dropped too', given: { content: 's3cret\r\n', mode: 0o600 }, expect: 's3cret' },
+    { description: 'no trailing newline', given: { content: 's3cret', mode: 0o600 }, expect: 's3cret' },
+    { description: 'readable by its group (0640): operators of that group may read it for the CLI', given: { content: 's3cret\n', mode: 0o640 }, expect: 's3cret' },
+  ];
+  for (const c of accepted) {
+    test(`reads ${c.description}`, () => {
+      const { dir, file } = withTokenFile(c.given.content, c.given.mode);
+      assert.deepEqual(loadSettings(file).api, { host: '127.0.0.1', port: 9876, token: c.expect, tokenFile: path.join(dir, 'token.txt') });
+    });
+  }
+
+  const refused: Case<{ content: string; mode?: number; api?: string }, string[]>[] = [
+    { description: 'readable by others (0644)', given: { content: 's3cret\n', mode: 0o644 }, expect: ['api.tokenFile', '$DIR/token.txt', 'readable by others'] },
+    { description: 'empty', given: { content: '' }, expect: ['api.tokenFile', '$DIR/token.txt', 'is empty'] },
+    { description: 'a newline alone', given: { content: '\n' }, expect: ['api.tokenFile', '$DIR/token.txt', 'is empty'] },
+    { description: 'two lines', given: { content: 'one\ntwo\n' }, expect: ['api.tokenFile', '$DIR/token.txt', 'more than one line'] },
+    { description: 'spaces around the token', given: { content: ' s3cret \n' }, expect: ['api.tokenFile', '$DIR/token.txt', 'spaces'] },
+    { description: 'set together with api.token', given: { content: 's3cret\n', api: 'token: other, tokenFile: token.txt' }, expect: ['api.tokenFile', 'api.token'] },
+  ];
+  for (const c of refused) {
+    test(`refuses a token file ${c.description}, in one line naming the key`, () => {
+      const { dir, file } = withTokenFile(c.given.content, c.given.mode, c.given.api);
+      assertConfigError(() => loadSettings(file), c.expect, dir);
+    });
+  }
+
+  test('refuses a token file that does not exist, and one that is a folder', () => {
+    const { dir, file } = writeConfig(`node: alpha\napi: { tokenFile: token.txt }\n${PEERS}${FILES}`);
+    assertConfigError(() => loadSettings(file), ['api.tokenFile', '$DIR/token.txt', 'ENOENT'], dir);
+    mkdirSync(path.join(dir, 'token.txt'));
+    assertConfigError(() => loadSettings(file), ['api.tokenFile', '$DIR/token.txt', 'not a regular file'], dir);
   });
 });

@@ -12,7 +12,7 @@ const peer = (name: string, extra: Partial<PeerSpec> = {}): PeerSpec => ({ name,
 const BASE: Settings = {
   configPath: '/etc/entangled/entangled.yaml',
   node: 'alpha',
-  api: { host: '127.0.0.1', port: 9876, token: null },
+  api: { host: '127.0.0.1', port: 9876, token: null, tokenFile: null },
   m2m: { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' },
   peers: [peer('beta')],
   files: [file('a.conf'), file('b.conf')],
