@@ -3,7 +3,7 @@ import './env.js';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { checkConfig, describeSettings } from '../config/preflight.js';
+import { checkAccess, checkConfig, describeSettings } from '../config/preflight.js';
 import { MIN_CONTENT_SIZE } from '../bench/measure.js';
 import { isEntangledError } from '../core/errors.js';
 import { runBench, type BenchOptions } from './bench.js';
@@ -51,9 +51,12 @@ node's own keys is refused with one error line, and the node goes on unchanged.
   check: `Usage: entangled check --config FILE
 
 Makes every check that start makes before it binds anything (keys and values, the files'
-folders, the key file and its permissions, stateDir), binds nothing and writes nothing. Exit 0
-with a one-line summary on stdout, or exit 2 with the one-line error start would print. Safe on
-the config of a running node (systemd: ExecStartPre=).
+folders, the key file and its permissions, stateDir, two bound addresses that are the same, a
+secretKey inline in a config others can read), binds nothing and writes nothing. Exit 0 with a
+one-line summary on stdout, or exit 2 with the one-line error start would print. Safe on the
+config of a running node (systemd: ExecStartPre=). Run as the node's user, it also refuses a
+listed file this user cannot read and a folder it cannot write (a write stages a temp file in
+the file's folder, or in its link target's).
   -c, --config FILE    the YAML configuration to check (required)
 `,
   status: `Usage: entangled status [--api URL] [--token T] [--json | --check]
@@ -251,7 +254,9 @@ async function main(argv: string[]): Promise<number> {
     case 'check': {
       const v = parse(rest, { config: { type: 'string', short: 'c' } });
       if (!v.config) throw new UsageError('check needs --config FILE');
-      process.stdout.write(`${describeSettings(checkConfig(v.config))}\n`);
+      const settings = checkConfig(v.config);
+      checkAccess(settings);
+      process.stdout.write(`${describeSettings(settings)}\n`);
       return 0;
     }
     case 'demo': {

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { apiEndpoint, findEndpointClash, type BoundEndpoint } from '../core/endpoints.js';
 import { ConfigError } from '../core/errors.js';
 import { inspectPath } from '../io/link.js';
 import { curvePublicKey, isCurveKey } from '../net/curve-keys.js';
@@ -61,6 +62,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     throw new ConfigError(issue ? describeIssue(issue, raw) : 'invalid configuration');
   }
   const cfg = parsed.data;
+  checkEndpoints(cfg.m2m, cfg.api);
 
   const peerNames = new Set<string>();
   /** Every listed key → where it is written (`peers[0].publicKey` or `peers[0].publicKey[1]`). */
@@ -168,6 +170,23 @@ function apiSettings(api: { host: string; port: number; token: string | null; to
   return { host: api.host, port: api.port, token, tokenFile: file };
 }
 
+/**
+ * The addresses this node binds (m2m.pub, m2m.rep, then the API, in start's order) must differ:
+ * two that are the same address fail at start with EADDRINUSE. Throws ConfigError naming the later key.
+ */
+function checkEndpoints(m2m: { pub: string; rep: string }, api: { host: string; port: number }): void {
+  const bound: BoundEndpoint[] = [
+    { key: 'm2m.pub', endpoint: m2m.pub },
+    { key: 'm2m.rep', endpoint: m2m.rep },
+    { key: 'api', endpoint: apiEndpoint(api.host, api.port) },
+  ];
+  const clash = findEndpointClash(bound);
+  if (clash === null) return;
+  const { earlier, later } = clash;
+  const what = later.key === 'api' ? `api.port: ${api.port} on ${api.host} (the API)` : `${later.key}: ${later.endpoint}`;
+  throw new ConfigError(`${what} is the same address as ${earlier.key} (${earlier.endpoint}); each address this node binds needs its own`);
+}
+
 /** This node's key pair; a secret key file must exist, hold one Z85 key and be unreadable by others. */
 function curveKeys(c: { publicKey: string; secretKey?: string | undefined; secretKeyFile?: string | undefined }, baseDir: string): CurveKeys {
   if (c.secretKey !== undefined) return matchingPair(c.publicKey, c.secretKey, 'secretKey');
@@ -255,5 +274,25 @@ export function loadSettings(file: string): Settings {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${configPath}: must be a YAML mapping with node, peers and files`);
   }
-  return settingsFromRaw(raw, configPath);
+  const settings = settingsFromRaw(raw, configPath);
+  checkInlineSecret(raw, configPath);
+  return settings;
+}
+
+/**
+ * A secret key written inline is only as private as the config file: refused, as a key file
+ * would be, when others can read the file. Throws ConfigError naming security.curve.secretKey.
+ */
+function checkInlineSecret(raw: object, configPath: string): void {
+  const curve = (raw as { security?: { curve?: { secretKey?: unknown } } }).security?.curve;
+  if (curve?.secretKey === undefined) return;
+  let mode: number;
+  try {
+    mode = statSync(configPath).mode;
+  } catch (err) {
+    throw new ConfigError(`${configPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if ((mode & 0o004) !== 0) {
+    throw new ConfigError(`security.curve.secretKey: is written inline in ${configPath}, which others can read (chmod 600 it, or move the key to a secretKeyFile)`);
+  }
 }

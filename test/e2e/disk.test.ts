@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { CLI, defineCluster, md5, md5File, patchConfig, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { cannotRunAsNobody, defineCluster, NOBODY, md5, md5File, patchConfig, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
 
 /** Why a small tmpfs cannot be mounted here (not root, no mount), or null when it can. */
 function cannotMount(): string | null {
@@ -20,15 +20,6 @@ function cannotMount(): string | null {
   }
 }
 const NO_MOUNT = cannotMount();
-const NOBODY = 65534;
-
-/** Why this test cannot run a node as `nobody` here, or null when it can. */
-function cannotRunAsNobody(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root to run a node as another user';
-  // A checkout inside a private folder (mktemp -d is 0700) is out of nobody's reach.
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], { uid: NOBODY, gid: NOBODY });
-  return probe.status === 0 ? null : `user nobody cannot read ${CLI} (a folder above the checkout is private)`;
-}
 const NO_NOBODY = cannotRunAsNobody();
 
 function save(file: string, content: string): void {

@@ -24,11 +24,12 @@ function freshDir(): string {
   return dir;
 }
 
-/** Writes `yaml` (with $DIR expanded) as config.yaml in a fresh folder. */
-function writeConfig(yaml: string, name = 'config.yaml'): { dir: string; file: string } {
+/** Writes `yaml` (with $DIR expanded) as config.yaml (mode 0600, as one holding a secret must be) in a fresh folder. */
+function writeConfig(yaml: string, name = 'config.yaml', mode = 0o600): { dir: string; file: string } {
   const dir = freshDir();
   const file = path.join(dir, name);
-  writeFileSync(file, yaml.replaceAll('$DIR', dir));
+  writeFileSync(file, yaml.replaceAll('$DIR', dir), { mode });
+  chmodSync(file, mode);
   return { dir, file };
 }
 
@@ -225,6 +226,28 @@ describe('loadSettings: security and operations keys', () => {
     assertConfigError(() => loadSettings(file), ['security.curve.secretKeyFile', '$DIR/alpha.key', 'readable by others'], dir);
   });
 
+  const inline = `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`;
+  for (const mode of [0o600, 0o640]) {
+    test(`reads an inline secretKey from a config file of mode 0${mode.toString(8)} (others cannot read it)`, () => {
+      assert.equal(loadSettings(writeConfig(inline, 'config.yaml', mode).file).security?.curve.secretKey, SEC_A);
+    });
+  }
+
+  test('refuses an inline secretKey in a config file others can read (0644), naming the key and the file', () => {
+    const { dir, file } = writeConfig(inline, 'config.yaml', 0o644);
+    assertConfigError(() => loadSettings(file), ['security.curve.secretKey', 'inline', '$DIR/config.yaml', 'others can read', 'chmod 600'], dir);
+  });
+
+  test('a 0644 config file is fine when its secret is in a key file', () => {
+    const { dir, file } = writeConfig(
+      `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: alpha.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+      'config.yaml',
+      0o644,
+    );
+    writeFileSync(path.join(dir, 'alpha.key'), SEC_A, { mode: 0o600 });
+    assert.equal(loadSettings(file).security?.curve.secretKey, SEC_A);
+  });
+
   test('reads per-file validate and onApply, backups and the cluster hooks', () => {
     const { dir, file } = writeConfig(
       `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    validate: "grep -q listen {}"\n    onApply: "echo applied"\n  - conf/other.conf\nbackups: 2\nhooks:\n  onPeerDown: "echo down"\n  onSplitBrain: "echo split"\n  timeoutMs: 500\n`,
@@ -397,6 +420,27 @@ describe('settingsFromRaw(raw, configPath)', () => {
       assertConfigError(() => settingsFromRaw(c.given, path.join(dir, 'config.yaml')), c.expect, dir);
     });
   }
+});
+
+describe('loadSettings: two addresses this node binds that are the same address', () => {
+  const withM2m = (m2m: string, api = '') => `${MINIMAL}m2m: ${m2m}\n${api}`;
+  const rejected: Case<string, string>[] = [
+    { description: 'm2m.pub equal to m2m.rep', given: withM2m('{ pub: "tcp://0.0.0.0:9877", rep: "tcp://0.0.0.0:9877" }'), expect: 'm2m.rep: tcp://0.0.0.0:9877 is the same address as m2m.pub (tcp://0.0.0.0:9877); each address this node binds needs its own' },
+    { description: 'm2m.rep on an address the wildcard m2m.pub takes', given: withM2m('{ pub: "tcp://*:9877", rep: "tcp://127.0.0.1:9877" }'), expect: 'm2m.rep: tcp://127.0.0.1:9877 is the same address as m2m.pub (tcp://*:9877); each address this node binds needs its own' },
+    { description: 'one ipc path for both', given: withM2m('{ pub: "ipc:///tmp/a", rep: "ipc:///tmp/a" }'), expect: 'm2m.rep: ipc:///tmp/a is the same address as m2m.pub (ipc:///tmp/a); each address this node binds needs its own' },
+    { description: 'the API on m2m.rep\'s address', given: withM2m('{ rep: "tcp://127.0.0.1:9000" }', 'api: { port: 9000 }\n'), expect: 'api.port: 9000 on 127.0.0.1 (the API) is the same address as m2m.rep (tcp://127.0.0.1:9000); each address this node binds needs its own' },
+    { description: 'the API on the default m2m.pub port', given: withM2m('{ rep: "tcp://0.0.0.0:9000" }', 'api: { port: 9877 }\n'), expect: 'api.port: 9877 on 127.0.0.1 (the API) is the same address as m2m.pub (tcp://0.0.0.0:9877); each address this node binds needs its own' },
+  ];
+  for (const c of rejected) {
+    test(`rejects ${c.description}`, () => {
+      const { dir, file } = writeConfig(c.given);
+      assert.equal(assertConfigError(() => loadSettings(file), [], dir), c.expect);
+    });
+  }
+  test('accepts one port on two addresses, and the API beside them', () => {
+    const s = loadSettings(writeConfig(withM2m('{ pub: "tcp://127.0.0.1:9877", rep: "tcp://127.0.0.2:9877" }', 'api: { port: 9878 }\n')).file);
+    assert.deepEqual(s.m2m, { pub: 'tcp://127.0.0.1:9877', rep: 'tcp://127.0.0.2:9877' });
+  });
 });
 
 describe('loadSettings: rejected configurations throw a one-line ConfigError naming the key or path', () => {
