@@ -40,7 +40,21 @@ export const FileSchema = z
     mtime: z.string().datetime().nullable(),
     error: z.string().nullable(),
     peers: z
-      .record(z.string(), z.object({ md5: md5.nullable(), status: z.enum(PEER_STATUSES), transfer: TransferSchema.optional() }))
+      .record(
+        z.string(),
+        z.object({
+          md5: md5.nullable(),
+          status: z.enum(PEER_STATUSES),
+          transfer: TransferSchema.optional(),
+          error: z
+            .string()
+            .optional()
+            .openapi({
+              description: 'What that peer reported when it could not write or take the version this node holds (absent otherwise); kept until it holds it',
+              example: 'validate refused version d41d8cd98f00b204e9800998ecf8427e from alpha: exit 1',
+            }),
+        }),
+      )
       .openapi({ description: 'Every configured peer by name (no limit: a full mesh of 10 nodes lists 9)' }),
   })
   .openapi('File');

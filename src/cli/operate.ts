@@ -55,8 +55,12 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
       [...(numbered ? ['#'] : []), 'PEER', 'STATE', 'LAST SEEN'].map(p.dim),
       ...state.peers.map((x, i) => [...(numbered ? [String(i + 1)] : []), x.name, paintStatus(p, x.connected ? 'up' : 'down'), x.lastSeen ?? 'never']),
     ]);
-  const errors = state.files.filter((f) => f.error);
-  const tail = errors.length ? ['', ...errors.map((f) => p.red(`${f.name}: ${f.error}`))] : [];
+  // The file's own error, then what each peer reported when it could not write or take it.
+  const errors = state.files.flatMap((f) => [
+    ...(f.error ? [`${f.name}: ${f.error}`] : []),
+    ...peerNames.flatMap((n) => (f.peers[n]?.error ? [`${f.name} at ${n}: ${f.peers[n]!.error}`] : [])),
+  ]);
+  const tail = errors.length ? ['', ...errors.map((e) => p.red(e))] : [];
 
   /** The file table: a column per peer, headed by `header`, each cell `cell` of that peer's view. */
   const fileTable = (header: (name: string, i: number) => string, cell: (v: PeerFileView) => string) =>

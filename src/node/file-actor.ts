@@ -6,6 +6,7 @@ import { errorText } from '../core/errors.js';
 import { LIMITS, type ChangeFrame } from '../core/frame.js';
 import { decideHold, type HoldDecision } from '../core/hold.js';
 import { linkTarget, type LinkVerdict } from '../core/link.js';
+import type { PeerError } from '../core/peer-report.js';
 import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
 import { verdictOf } from '../io/link.js';
 import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
@@ -40,6 +41,8 @@ export interface PeerFacts extends PeerFileFacts {
   learnedAt: number;
   /** A large version moving in chunks between this node and the peer (owned by TransferProgress); null otherwise. */
   transfer: TransferFacts | null;
+  /** What the peer last reported when it could not write or take a version (owned by PeerAgreement); null otherwise. */
+  error: PeerError | null;
 }
 
 /** A problem with the file, shown in the state until its cause is gone (`link`: a listed symbolic link that reaches no file). */
@@ -66,7 +69,7 @@ export interface Version {
   readonly data: Uint8Array | null;
 }
 
-const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null });
+const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null, error: null });
 
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
 
@@ -437,6 +440,15 @@ export class FileActor {
       this.#ctx.notify.changed();
     }
     this.#problem = problem;
+  }
+
+  /**
+   * Why version `md5` could not be written here, as the state shows it: a write problem about
+   * that version, or a listed link that reaches no file; null otherwise (e.g. a transfer abandoned).
+   */
+  writeErrorFor(md5: Md5): string | null {
+    const p = this.#problem;
+    return p !== null && (p.kind === 'link' || (p.kind === 'write' && p.md5 === md5)) ? p.message : null;
   }
 
   /**

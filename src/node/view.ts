@@ -7,11 +7,15 @@ export interface TransferView {
   readonly total: number;
 }
 
-/** One peer's copy of a file in the state document; `transfer` only while one runs. */
+/**
+ * One peer's copy of a file in the state document; `transfer` only while one runs; `error`
+ * only while the peer reports that it could not write or take the version this node holds.
+ */
 export interface PeerFileView {
   readonly md5: Md5 | null;
   readonly status: PeerStatus;
   readonly transfer?: TransferView;
+  readonly error?: string;
 }
 
 /** The contract's `GET /api/1/state` document. */

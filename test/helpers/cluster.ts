@@ -277,6 +277,14 @@ export class RunningNode {
     }, timeoutMs, 20);
   }
 
+  /** Waits until `peer`'s entry for file `name` shows an error matching `pattern` (what the peer reported); returns the entry. */
+  async waitPeerError(name: string, peer: string, pattern: RegExp, timeoutMs = 1000): Promise<StateDoc['files'][number]['peers'][string]> {
+    return waitFor(`${this.def.name}: ${peer}'s error for ${name} matches ${pattern}`, async () => {
+      const p = (await this.state()).files.find((x) => x.name === name)?.peers[peer];
+      return p?.error !== undefined && pattern.test(p.error) ? p : null;
+    }, timeoutMs, 10);
+  }
+
   /** Waits until the node has read (hashed) its copy of `name` holding `content`. */
   async waitHashed(name: string, content: string | Buffer, timeoutMs = 5000): Promise<void> {
     const want = md5(content);
@@ -312,7 +320,7 @@ export interface StateDoc {
     size: number | null;
     mtime: string | null;
     error: string | null;
-    peers: Record<string, { md5: string | null; status: string; transfer?: { direction: 'in' | 'out'; bytes: number; total: number } }>;
+    peers: Record<string, { md5: string | null; status: string; transfer?: { direction: 'in' | 'out'; bytes: number; total: number }; error?: string }>;
   }[];
 }
 
