@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EntangledError, isEntangledError } from '../core/errors.js';
@@ -35,6 +36,7 @@ const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   CONFLICT: 409,
   PEER_UNREACHABLE: 503,
   PEER_FAULT: 502,
+  PAYLOAD_TOO_LARGE: 413,
   IO: 500,
   INTERNAL: 500,
 };
@@ -44,6 +46,9 @@ const OPEN = (p: string) =>
   p === '/api/1/health' || p === '/api/1/openapi.json' || p === '/api/1/docs' || p.startsWith('/api/1/docs/') || p === '/';
 
 const errorBody = (code: ErrorCode, message: string) => ({ error: { code, message } });
+
+/** The largest request body the API reads; a larger one is refused with 413 as it streams in. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ content: { 'application/json': { schema } }, description });
 const errors = {
   400: json(ErrorSchema, 'Malformed request, unknown field or value, file not listed, unknown peer'),
@@ -82,6 +87,16 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
   const token = opts.token;
   if (typeof token === 'function') app.use('*', bearerToken(token, OPEN));
   else if (token) app.use('*', bearerToken(() => token, OPEN));
+  // Counts the bytes as they arrive (a Content-Length over the limit is refused at once, a
+  // chunked body once it passes it), so no body over 1 MiB is ever held in full. The rest of
+  // the body is never read, so the connection closes after the answer: a client must not reuse it.
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes (1 MiB)`), 413, { Connection: 'close' }),
+    }),
+  );
   // `curl -d '{…}'` sends JSON labelled as a form: read any POST body as JSON (readJsonBody
   // checks it), so the only 4xx an operator meets is about the body itself.
   app.use('/api/1/*', async (c, next) => {
@@ -204,12 +219,17 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
     info: {
       title: 'entangled management API',
       version: '1',
-      description: 'State, force, diff and events of one entangled node. When api.token is set, every route except /api/1/health, /api/1/openapi.json and /api/1/docs needs "Authorization: Bearer <token>".',
+      // Markdown: in backticks, Swagger UI shows `<token>` as written instead of taking it for a tag.
+      description:
+        'State, force, diff and events of one entangled node. When api.token (or api.tokenFile) is set, every route except /api/1/health, /api/1/openapi.json and /api/1/docs needs `Authorization: Bearer <token>`. A request body over 1 MiB is refused with 413.',
     },
+    security: [{ bearer: [] }],
   });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer', description: 'The node\'s api.token, sent as `Authorization: Bearer <token>`' });
 
-  app.get('/api/1/docs', swaggerUI({ url: '/api/1/openapi.json', baseUrl: '/api/1/docs/assets', title: 'entangled API' }));
+  const docs = swaggerUI({ url: '/api/1/openapi.json', baseUrl: '/api/1/docs/assets', title: 'entangled API' });
+  app.get('/api/1/docs', docs);
+  app.get('/api/1/docs/', docs);
   app.get('/api/1/docs/assets/swagger-ui-dist/:file', (c) => {
     const file = c.req.param('file');
     if (!SWAGGER_ASSETS.has(file)) throw new EntangledError('NOT_FOUND', `no asset ${file}`);

@@ -36,6 +36,7 @@ export const STATUS_PAGE = /* html */ `<!doctype html>
   th.pc b { display:inline-block; width:.5rem; height:.5rem; border-radius:50%; margin-right:.3rem; background:var(--ok); vertical-align:.05rem; }
   th.pc.down { color:var(--dim); } th.pc.down b { background:var(--bad); }
   td.pc .md5 { display:block; margin-top:.2rem; font-size:.7rem; }
+  td.pc .err { margin-top:.2rem; font-size:.7rem; max-width:16rem; text-align:left; overflow-wrap:anywhere; }
   td.pc .xfer { margin-top:.3rem; font-size:.7rem; color:var(--dim); white-space:nowrap; }
   .xfer .bar { display:inline-block; width:4.5rem; height:.45rem; border-radius:999px; background:var(--line); overflow:hidden; vertical-align:middle; margin-right:.3rem; }
   .xfer .bar i { display:block; height:100%; background:var(--info); }
@@ -114,7 +115,8 @@ function transferBar(peer, t) {
 /**
  * One row per file and one column per peer (a full mesh has up to 9): each cell is that peer's
  * status badge, with its md5 when it differs from this node's; a split-brain badge opens the diff
- * with that peer, and a transfer in chunks under way with that peer adds a progress bar. A diff
+ * with that peer, a transfer in chunks under way with that peer adds a progress bar, and what the
+ * peer reported when it could not write or take this node's version shows under its badge. A diff
  * shows in a full-width row under its file.
  */
 function render() {
@@ -133,13 +135,13 @@ function render() {
       if (!p) return '<td class="pc" data-peer="' + esc(n) + '">—</td>';
       const differs = p.md5 && p.md5 !== f.md5;
       const changed = p.status !== "split-brain" || p.changed === undefined ? "" : p.changed === null ? "never agreed" : p.changed.length === 0 ? "neither changed" : p.changed.join(" + ") + " changed";
-      const title = n + ": " + p.status + (p.md5 ? " " + p.md5 : "") + (changed ? " · " + changed + " since the last agreement" : "");
+      const title = n + ": " + p.status + (p.md5 ? " " + p.md5 : "") + (changed ? " · " + changed + " since the last agreement" : "") + (p.error ? " · " + p.error : "");
       const b = p.status === "split-brain"
         ? '<button class="badge s-split-brain" data-act="diff" data-i="' + i + '" data-peer="' + esc(n) + '" title="' + esc(title + " · show the diff") + '">split-brain</button>'
         : '<span class="badge s-' + esc(p.status) + '" title="' + esc(title) + '">' + esc(p.status) + "</span>";
       return '<td class="pc" data-peer="' + esc(n) + '" data-status="' + esc(p.status) + '">' + b + (differs ? '<span class="md5 diff">' + short(p.md5) + "</span>" : "") +
         (changed ? '<span class="changed">' + esc(changed) + "</span>" : "") +
-        (p.transfer ? transferBar(n, p.transfer) : "") + "</td>";
+        (p.transfer ? transferBar(n, p.transfer) : "") + (p.error ? '<div class="err">' + esc(p.error) + "</div>" : "") + "</td>";
     }).join("");
     const d = diffs.get(f.name);
     return '<tr data-name="' + esc(f.name) + '" data-status="' + esc(f.status) + '"><td class="file"><div>' + esc(f.name) + '</div><div class="path">' + esc(f.path) + "</div>" +

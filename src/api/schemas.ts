@@ -56,6 +56,13 @@ export const FileSchema = z
               example: ['beta'],
             }),
           transfer: TransferSchema.optional(),
+          error: z
+            .string()
+            .optional()
+            .openapi({
+              description: 'What that peer reported when it could not write or take the version this node holds (absent otherwise); kept until it holds it',
+              example: 'validate refused version d41d8cd98f00b204e9800998ecf8427e from alpha: exit 1',
+            }),
         }),
       )
       .openapi({ description: 'Every configured peer by name (no limit: a full mesh of 10 nodes lists 9)' }),
@@ -153,8 +160,12 @@ export const BackupsSchema = z
 export const RestoreBodySchema = z
   .strictObject({
     file: z.string().min(1).openapi({ description: 'A listed file: name or absolute local path' }),
-    md5: md5.optional().openapi({ description: 'The kept version to put back; default: the newest' }),
+    md5: z
+      .string()
+      .regex(/^[0-9a-fA-F]{1,32}$/, { message: 'must be an md5 or a prefix of one (hex digits)' })
+      .optional()
+      .openapi({ description: 'The kept version to put back: its md5 or any prefix of it that no other kept version has (400 when several do); default: the newest', example: 'd41d8cd98f' }),
   })
   .openapi('RestoreRequest');
 
-export const RestoreSchema = z.object({ name: z.string(), md5 }).openapi('Restore');
+export const RestoreSchema = z.object({ name: z.string(), md5: md5.openapi({ description: 'The whole md5 of the version now in place' }) }).openapi('Restore');

@@ -5,13 +5,17 @@ export interface ApiTarget {
   readonly token: string | undefined;
 }
 
-/** Thrown when the API answered with an error; `status` is the HTTP status. */
+/** What a 401 adds to the API's message: where the CLI takes the token from. */
+export const TOKEN_HINT = "give the node's api.token with --token T or in $ENTANGLED_TOKEN";
+
+/** Thrown when the API answered with an error; `status` is the HTTP status. A 401's message says how to give the token. */
 export class ApiError extends EntangledError {
   constructor(
     readonly status: number,
     message: string,
   ) {
-    super(status === 400 ? 'BAD_REQUEST' : status === 401 ? 'UNAUTHORIZED' : status === 503 ? 'PEER_UNREACHABLE' : status === 502 ? 'PEER_FAULT' : 'INTERNAL', message);
+    const code = status === 400 ? 'BAD_REQUEST' : status === 401 ? 'UNAUTHORIZED' : status === 404 ? 'NOT_FOUND' : status === 503 ? 'PEER_UNREACHABLE' : status === 502 ? 'PEER_FAULT' : 'INTERNAL';
+    super(code, status === 401 ? `${message} (${TOKEN_HINT})` : message);
   }
 }
 

@@ -1,16 +1,18 @@
 #!/usr/bin/env node
 import './env.js';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { checkConfig, describeSettings } from '../config/preflight.js';
+import { checkAccess, checkConfig, describeSettings } from '../config/preflight.js';
 import { MIN_CONTENT_SIZE } from '../bench/measure.js';
 import { isEntangledError } from '../core/errors.js';
 import { runBench, type BenchOptions } from './bench.js';
 import { DEMO_MAX_NODES, DEMO_MIN_NODES, runDemo } from './demo.js';
-import { ApiError, type ApiTarget } from './http.js';
+import { type ApiTarget } from './http.js';
 import { runKeygen } from './keygen.js';
-import { runDiff, runForce, runRestore, runStatus } from './operate.js';
+import { isMd5Prefix } from '../core/pick-version.js';
+import { VERSION } from '../version.js';
+import { runBackups, runDiff, runForce, runRestore, runStatus } from './operate.js';
 import { checkLevel, runStart } from './start.js';
 
 const API_OPTS = `  --api URL        the node's management API (default http://127.0.0.1:9876)
@@ -21,8 +23,10 @@ const HELP: Record<string, string> = {
 
 Usage:
   entangled start --config FILE [--log-level LEVEL]   run one node until SIGINT/SIGTERM
-  entangled status [--api URL] [--token T] [--json]    this node's state as a table (or raw JSON)
+  entangled status [--api URL] [--token T] [--json | --check]   this node's state as a table (or raw
+                                                       JSON, or a monitoring check's one line)
   entangled force  [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push | --changed]
+  entangled backups [--api URL] [--token T] --file NAME   the versions this node keeps of a file
   entangled diff   [--api URL] [--token T] --file NAME [--peer NAME]   what differs from the peer's copy
   entangled restore [--api URL] [--token T] --file NAME [--md5 M]   put back a kept version (default: the newest)
   entangled demo [--nodes N] [--log-level LEVEL]       N nodes (2-10, default 2) on loopback in a temp folder
@@ -47,17 +51,34 @@ node's own keys is refused with one error line, and the node goes on unchanged.
   check: `Usage: entangled check --config FILE
 
 Makes every check that start makes before it binds anything (keys and values, the files'
-folders, the key file and its permissions, stateDir), binds nothing and writes nothing. Exit 0
-with a one-line summary on stdout, or exit 2 with the one-line error start would print. Safe on
-the config of a running node (systemd: ExecStartPre=).
+folders, the key file and its permissions, stateDir, two bound addresses that are the same, a
+secretKey inline in a config others can read), binds nothing and writes nothing. Exit 0 with a
+one-line summary on stdout, or exit 2 with the one-line error start would print. Safe on the
+config of a running node (systemd: ExecStartPre=). Run as the node's user, it also refuses a
+listed file this user cannot read and a folder it cannot write (a write stages a temp file in
+the file's folder, or in its link target's).
   -c, --config FILE    the YAML configuration to check (required)
 `,
-  status: `Usage: entangled status [--api URL] [--token T] [--json]
+  status: `Usage: entangled status [--api URL] [--token T] [--json | --check]
 
 This node's peers and files with their status, as a table (colour on a terminal).
 ${API_OPTS}
   --json           print the raw GET /api/1/state document
-Exit 1 with one line when the API cannot be reached.
+  --check          a monitoring check (Nagios plugin convention): one line on stdout, "OK: 3 files
+                   aligned with 2 peers" or what is wrong, naming the files and peers, and exit
+                   0 OK: every file aligned with every peer
+                   1 WARNING: something pending, missing, unlisted or unknown, a peer down
+                   2 CRITICAL: a split-brain
+                   3 UNKNOWN: the API cannot be reached or refuses the token
+Exit 1 with one line when the API cannot be reached (without --check).
+`,
+  backups: `Usage: entangled backups [--api URL] [--token T] --file NAME
+
+Lists the versions of a file that this node kept before a peer's version, a force or a restore
+replaced them, newest first: md5, size in bytes, and when it was kept. Any unique prefix of an
+md5 picks that version for entangled restore --md5.
+${API_OPTS}
+  --file NAME      a listed file, by name or absolute path (required)
 `,
   force: `Usage: entangled force [--api URL] [--token T] [--file PATH]... [--peer NAME] [--push | --changed]
 
@@ -83,11 +104,13 @@ ${API_OPTS}
   restore: `Usage: entangled restore [--api URL] [--token T] --file NAME [--md5 M]
 
 Puts back a version of a file that this node kept before a peer's version or a force replaced
-it (see GET /api/1/backups); the restored content then replicates like any local change.
+it (see entangled backups); the restored content then replicates like any local change. Prints
+the version it restores (md5, size, when it was kept) before it writes it.
 ${API_OPTS}
   --file NAME      a listed file, by name or absolute path (required)
-  --md5 M          the kept version to put back (default: the newest)
-Exit 1 when no such version is kept.
+  --md5 M          the kept version to put back: its md5 or any prefix of it that no other kept
+                   version has, such as the 10 characters status prints (default: the newest)
+Exit 1 when no such version is kept; 2 when several kept versions start with M.
 `,
   bench: `Usage: entangled bench [--api URL] [--token T] --file NAME [--samples N] [--gap MS]
                        [--peer-api NAME=URL]... [--json FILE] [--size BYTES] [--timeout MS]
@@ -133,11 +156,6 @@ Ctrl-C stops every node and removes the folder.
 };
 
 class UsageError extends Error {}
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
 
 const API_OPTIONS = {
   api: { type: 'string' },
@@ -221,7 +239,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === '--version' || command === '-v') {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${VERSION}\n`);
     return 0;
   }
   const help = HELP[command];
@@ -240,7 +258,9 @@ async function main(argv: string[]): Promise<number> {
     case 'check': {
       const v = parse(rest, { config: { type: 'string', short: 'c' } });
       if (!v.config) throw new UsageError('check needs --config FILE');
-      process.stdout.write(`${describeSettings(checkConfig(v.config))}\n`);
+      const settings = checkConfig(v.config);
+      checkAccess(settings);
+      process.stdout.write(`${describeSettings(settings)}\n`);
       return 0;
     }
     case 'demo': {
@@ -249,8 +269,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'status': {
-      const v = parse(rest, { ...API_OPTIONS, json: { type: 'boolean' } });
-      return runStatus(target(v), v.json === true);
+      const v = parse(rest, { ...API_OPTIONS, json: { type: 'boolean' }, check: { type: 'boolean' } });
+      if (v.json && v.check) throw new UsageError('status takes --json or --check, not both');
+      return runStatus(target(v), v.check ? 'check' : v.json ? 'json' : 'table');
+    }
+    case 'backups': {
+      const v = parse(rest, { ...API_OPTIONS, file: { type: 'string' } });
+      if (!v.file) throw new UsageError('backups needs --file NAME');
+      return runBackups(target(v), v.file);
     }
     case 'force': {
       const v = parse(rest, { ...API_OPTIONS, file: { type: 'string', multiple: true }, peer: { type: 'string' }, push: { type: 'boolean' }, changed: { type: 'boolean' } });
@@ -278,6 +304,7 @@ async function main(argv: string[]): Promise<number> {
     case 'restore': {
       const v = parse(rest, { ...API_OPTIONS, file: { type: 'string' }, md5: { type: 'string' } });
       if (!v.file) throw new UsageError('restore needs --file NAME');
+      if (v.md5 !== undefined && !isMd5Prefix(v.md5)) throw new UsageError(`--md5: "${v.md5}" is not an md5 or a prefix of one (hex digits)`);
       return runRestore(target(v), v.file, v.md5);
     }
     case 'diff': {
@@ -300,8 +327,9 @@ main(process.argv.slice(2)).then(
     }
     if (isEntangledError(err)) {
       process.stderr.write(`entangled: ${err.message}\n`);
-      // A configuration error, or a request the API refused as malformed (bad --file/--peer).
-      const usage = err.code === 'CONFIG' || (err instanceof ApiError && err.status === 400);
+      // A configuration error, or a request the API (or the CLI itself) refused as malformed:
+      // bad --file/--peer, an --md5 prefix that several kept versions share.
+      const usage = err.code === 'CONFIG' || err.code === 'BAD_REQUEST';
       process.exit(usage ? 2 : 1);
     }
     process.stderr.write(`entangled: ${(err as Error)?.message ?? String(err)}\n`);

@@ -1,14 +1,33 @@
-import type { DiffReport, ForceDirection, ForceReport, ForceResult, NodeState, PeerFileView } from '../node/view.js';
+import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
+import { checkState, checkUnknown } from '../core/monitoring-check.js';
+import { pickVersion } from '../core/pick-version.js';
+import type { BackupList, DiffReport, ForceDirection, ForceReport, ForceResult, NodeState, PeerFileView, RestoreReport } from '../node/view.js';
 import { callApi, type ApiTarget } from './http.js';
 import { followProgress, percent } from './progress.js';
 import { outputWidth, paintStatus, painter, table, textWidth, type Painter } from './render.js';
 
 const short = (m: string | null | undefined) => (m ? m.slice(0, 10) : '-');
 
-/** `entangled status`: the node's state as a table, or the raw JSON. Returns the exit code. */
-export async function runStatus(target: ApiTarget, asJson: boolean): Promise<number> {
+/**
+ * `entangled status`: the node's state as a table, the raw JSON, or (`check`) one Nagios-style
+ * line with its exit code: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN when the state cannot be read
+ * (the API out of reach, a 401, an answer that is no state). Returns the exit code.
+ */
+export async function runStatus(target: ApiTarget, output: 'table' | 'json' | 'check'): Promise<number> {
+  if (output === 'check') {
+    let result;
+    try {
+      const state = await callApi<NodeState>(target, '/api/1/state', { timeoutMs: 5000 });
+      if (!Array.isArray(state?.files) || !Array.isArray(state?.peers)) throw new Error(`the API at ${target.url} answered with no node state`);
+      result = checkState(state);
+    } catch (err) {
+      result = checkUnknown(isEntangledError(err) ? err.message : errorText(err));
+    }
+    process.stdout.write(`${result.line}\n`);
+    return result.exit;
+  }
   const state = await callApi<NodeState>(target, '/api/1/state', { timeoutMs: 5000 });
-  if (asJson) {
+  if (output === 'json') {
     process.stdout.write(`${JSON.stringify(state, null, 2)}\n`);
     return 0;
   }
@@ -43,8 +62,12 @@ export function statusLines(state: NodeState, p: Painter, width: number): string
       [...(numbered ? ['#'] : []), 'PEER', 'STATE', 'LAST SEEN'].map(p.dim),
       ...state.peers.map((x, i) => [...(numbered ? [String(i + 1)] : []), x.name, paintStatus(p, x.connected ? 'up' : 'down'), x.lastSeen ?? 'never']),
     ]);
-  const errors = state.files.filter((f) => f.error);
-  const tail = errors.length ? ['', ...errors.map((f) => p.red(`${f.name}: ${f.error}`))] : [];
+  // The file's own error, then what each peer reported when it could not write or take it.
+  const errors = state.files.flatMap((f) => [
+    ...(f.error ? [`${f.name}: ${f.error}`] : []),
+    ...peerNames.flatMap((n) => (f.peers[n]?.error ? [`${f.name} at ${n}: ${f.peers[n]!.error}`] : [])),
+  ]);
+  const tail = errors.length ? ['', ...errors.map((e) => p.red(e))] : [];
 
   /** The file table: a column per peer, headed by `header`, each cell `cell` of that peer's view. */
   const fileTable = (header: (name: string, i: number) => string, cell: (v: PeerFileView) => string) =>
@@ -166,10 +189,38 @@ export async function runDiff(target: ApiTarget, file: string, peer: string | un
   return 0;
 }
 
-/** `entangled restore`: puts back a kept version (the newest unless `md5` is given). */
+/** `entangled backups`: the kept versions of a file, newest first (md5, size, when it was kept). */
+export async function runBackups(target: ApiTarget, file: string): Promise<number> {
+  const list = await callApi<BackupList>(target, `/api/1/backups?${new URLSearchParams({ file })}`, { timeoutMs: 10_000 });
+  if (list.versions.length === 0) {
+    process.stdout.write(`${list.name}: no kept versions\n`);
+    return 0;
+  }
+  const p = painter(process.stdout);
+  process.stdout.write(`${table([['MD5', 'SIZE', 'KEPT AT'].map(p.dim), ...list.versions.map((v) => [v.md5, String(v.size), v.savedAt])])}\n`);
+  return 0;
+}
+
+/**
+ * `entangled restore`: puts back a kept version, the newest unless `md5` (a whole md5 or a
+ * unique prefix, as `status` prints it) names one. Names the version (md5, size, when it was
+ * kept) before it writes it. Throws NOT_FOUND (exit 1) when none matches, BAD_REQUEST (exit 2)
+ * when several do.
+ */
 export async function runRestore(target: ApiTarget, file: string, md5: string | undefined): Promise<number> {
-  const body = md5 ? { file, md5 } : { file };
-  const r = await callApi<{ name: string; md5: string }>(target, '/api/1/restore', { method: 'POST', body, timeoutMs: 30_000 });
+  const list = await callApi<BackupList>(target, `/api/1/backups?${new URLSearchParams({ file })}`, { timeoutMs: 10_000 });
+  const pick = pickVersion(list.versions, md5);
+  if (pick.kind === 'ambiguous') {
+    throw new EntangledError('BAD_REQUEST', `${pick.matches.length} kept versions of ${list.name} start with ${md5} (${pick.matches.map((v) => v.md5).join(', ')}): give more of the md5`);
+  }
+  if (pick.kind === 'none') {
+    const which = md5 === undefined ? '' : ` starting with ${md5}`;
+    throw new EntangledError('NOT_FOUND', `no kept version${which} of ${list.name} (see entangled backups --file ${list.name})`);
+  }
+  const v = pick.version;
+  process.stdout.write(`${list.name}: restoring ${v.md5} (${v.size} bytes, kept ${v.savedAt})\n`);
+  // The whole md5: exactly the version named above, even if a newer one was kept meanwhile.
+  const r = await callApi<RestoreReport>(target, '/api/1/restore', { method: 'POST', body: { file: list.name, md5: v.md5 }, timeoutMs: 30_000 });
   process.stdout.write(`${r.name}: restored ${r.md5}\n`);
   return 0;
 }

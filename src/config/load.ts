@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { apiEndpoint, findEndpointClash, type BoundEndpoint } from '../core/endpoints.js';
 import { ConfigError } from '../core/errors.js';
 import { inspectPath } from '../io/link.js';
 import { curvePublicKey, isCurveKey } from '../net/curve-keys.js';
@@ -37,7 +38,13 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): string {
     if (inList) return `${keyPath([...issue.path, ...inList.path])}: must be a 40-character Z85 key (see \`entangled keygen\`)`;
     return `${key}: must be a Z85 key or a list of them`;
   }
-  if (issue.code === 'invalid_union') return `${key}: must be a path or { path, name }`;
+  if (issue.code === 'invalid_union') {
+    // A file entry in the object form with a bad key inside: name that key (the object branch's issue).
+    const value = valueAt(raw, issue.path);
+    const inner = typeof value === 'object' && value !== null ? issue.errors.find((branch) => branch[0] && (branch[0].path.length > 0 || branch[0].code === 'unrecognized_keys'))?.[0] : undefined;
+    if (inner) return describeIssue({ ...inner, path: [...issue.path, ...inner.path] }, raw);
+    return `${key}: must be a path or { path, name }`;
+  }
   return `${key}: ${issue.message}`;
 }
 
@@ -55,6 +62,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     throw new ConfigError(issue ? describeIssue(issue, raw) : 'invalid configuration');
   }
   const cfg = parsed.data;
+  checkEndpoints(cfg.m2m, cfg.api);
 
   const peerNames = new Set<string>();
   /** Every listed key → where it is written (`peers[0].publicKey` or `peers[0].publicKey[1]`). */
@@ -89,6 +97,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     const name = typeof entry === 'string' ? entry : (entry.name ?? entry.path);
     const validate = typeof entry === 'string' ? null : (entry.validate ?? null);
     const onApply = typeof entry === 'string' ? null : (entry.onApply ?? null);
+    const settle = typeof entry === 'string' ? null : (entry.settleMs ?? null);
     const abs = path.resolve(baseDir, written);
     const seenPath = byPath.get(abs);
     if (seenPath !== undefined) {
@@ -107,13 +116,13 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     }
     byName.set(name, i);
     checkFilePath(abs, i);
-    return Object.freeze({ name, path: abs, validate, onApply });
+    return Object.freeze({ name, path: abs, validate, onApply, settleMs: settle });
   });
 
   return Object.freeze({
     configPath,
     node: cfg.node,
-    api: Object.freeze({ ...cfg.api }),
+    api: Object.freeze(apiSettings(cfg.api, baseDir)),
     m2m: Object.freeze({ ...cfg.m2m }),
     peers: Object.freeze(
       cfg.peers.map((p, i) => Object.freeze({ name: p.name, pub: p.pub, rep: p.rep, publicKeys: publicKeys[i]! })),
@@ -122,6 +131,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     stateDir: path.resolve(baseDir, cfg.stateDir),
     reconcile: cfg.reconcile,
     peerTimeoutMs: cfg.peerTimeoutMs,
+    settleMs: cfg.settleMs,
     security: curve ? Object.freeze({ curve }) : null,
     backups: cfg.backups,
     hooks: Object.freeze({
@@ -131,6 +141,50 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
       timeoutMs: cfg.hooks.timeoutMs,
     }),
   });
+}
+
+/**
+ * The API's address and token: api.token, or the one line of api.tokenFile (its trailing newline
+ * dropped). The file must be a regular file that others cannot read, and not empty; both keys
+ * set is an error. Throws ConfigError naming the key.
+ */
+function apiSettings(api: { host: string; port: number; token: string | null; tokenFile: string | null }, baseDir: string): Settings['api'] {
+  if (api.tokenFile === null) return { host: api.host, port: api.port, token: api.token, tokenFile: null };
+  if (api.token !== null) throw new ConfigError('api.tokenFile: cannot be set together with api.token (keep one)');
+  const file = path.resolve(baseDir, api.tokenFile);
+  let text: string;
+  try {
+    const st = statSync(file);
+    if (!st.isFile()) throw new ConfigError(`api.tokenFile: ${file} is not a regular file`);
+    if ((st.mode & 0o004) !== 0) throw new ConfigError(`api.tokenFile: ${file} is readable by others (chmod 600 it)`);
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(`api.tokenFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const token = text.replace(/\r?\n$/, '');
+  if (token.trim() === '') throw new ConfigError(`api.tokenFile: ${file} is empty`);
+  // A bearer token is one header value: one line, no space around it.
+  if (/[\r\n]/.test(token)) throw new ConfigError(`api.tokenFile: ${file} holds more than one line (the token alone, on one line)`);
+  if (token !== token.trim()) throw new ConfigError(`api.tokenFile: ${file} has spaces around the token`);
+  return { host: api.host, port: api.port, token, tokenFile: file };
+}
+
+/**
+ * The addresses this node binds (m2m.pub, m2m.rep, then the API, in start's order) must differ:
+ * two that are the same address fail at start with EADDRINUSE. Throws ConfigError naming the later key.
+ */
+function checkEndpoints(m2m: { pub: string; rep: string }, api: { host: string; port: number }): void {
+  const bound: BoundEndpoint[] = [
+    { key: 'm2m.pub', endpoint: m2m.pub },
+    { key: 'm2m.rep', endpoint: m2m.rep },
+    { key: 'api', endpoint: apiEndpoint(api.host, api.port) },
+  ];
+  const clash = findEndpointClash(bound);
+  if (clash === null) return;
+  const { earlier, later } = clash;
+  const what = later.key === 'api' ? `api.port: ${api.port} on ${api.host} (the API)` : `${later.key}: ${later.endpoint}`;
+  throw new ConfigError(`${what} is the same address as ${earlier.key} (${earlier.endpoint}); each address this node binds needs its own`);
 }
 
 /** This node's key pair; a secret key file must exist, hold one Z85 key and be unreadable by others. */
@@ -220,5 +274,25 @@ export function loadSettings(file: string): Settings {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(`${configPath}: must be a YAML mapping with node, peers and files`);
   }
-  return settingsFromRaw(raw, configPath);
+  const settings = settingsFromRaw(raw, configPath);
+  checkInlineSecret(raw, configPath);
+  return settings;
+}
+
+/**
+ * A secret key written inline is only as private as the config file: refused, as a key file
+ * would be, when others can read the file. Throws ConfigError naming security.curve.secretKey.
+ */
+function checkInlineSecret(raw: object, configPath: string): void {
+  const curve = (raw as { security?: { curve?: { secretKey?: unknown } } }).security?.curve;
+  if (curve?.secretKey === undefined) return;
+  let mode: number;
+  try {
+    mode = statSync(configPath).mode;
+  } catch (err) {
+    throw new ConfigError(`${configPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  if ((mode & 0o004) !== 0) {
+    throw new ConfigError(`security.curve.secretKey: is written inline in ${configPath}, which others can read (chmod 600 it, or move the key to a secretKeyFile)`);
+  }
 }

@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { verdictOf } from '../io/link.js';
 import { loadSettings } from './load.js';
 import type { Settings } from './settings.js';
 
@@ -15,6 +16,44 @@ export function checkConfig(file: string): Settings {
   checkStateDir(settings.stateDir);
   if (settings.backups > 0) checkStateDir(path.join(settings.stateDir, 'backups'), 'stateDir: cannot keep backups in');
   return settings;
+}
+
+/**
+ * What `entangled check` adds to start's checks, for the user it runs as (the node's user):
+ * each listed file must be readable when it exists, and the folder a write of it stages its temp
+ * file in (a link's target's folder; an absent file's own folder, where it will be created) must
+ * be writable. Start does not make these (it typically runs as root, for whom they always pass;
+ * as another user a failure is the file's own problem, reported in its state). Throws ConfigError.
+ */
+export function checkAccess(settings: Settings): void {
+  settings.files.forEach((f, i) => {
+    let verdict;
+    try {
+      verdict = verdictOf(f.path);
+    } catch (err) {
+      throw new ConfigError(`files[${i}]: cannot look at ${f.path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    // A link that reaches no regular file is never written: the node reports it as the file's problem.
+    if (verdict.kind === 'broken') return;
+    const file = verdict.kind === 'through' ? verdict.target : f.path;
+    const dir = path.dirname(file);
+    const unwritable = refusal(dir, constants.W_OK | constants.X_OK);
+    if (unwritable !== null) {
+      throw new ConfigError(`files[${i}]: folder ${dir} is not writable by this user (${unwritable}; a write of ${f.path} stages a temp file there)`);
+    }
+    const unreadable = statSync(file, { throwIfNoEntry: false }) === undefined ? null : refusal(file, constants.R_OK);
+    if (unreadable !== null) throw new ConfigError(`files[${i}]: ${file} is not readable by this user (${unreadable})`);
+  });
+}
+
+/** Why this process may not access `p` in `mode` (EACCES, EROFS for a read-only mount, …), or null when it may. */
+function refusal(p: string, mode: number): string | null {
+  try {
+    accessSync(p, mode);
+    return null;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? 'error';
+  }
 }
 
 /** `dir` exists as a folder this process may write, or its nearest existing ancestor is one (start creates the rest). */

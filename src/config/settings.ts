@@ -10,6 +10,8 @@ export interface FileSpec {
   readonly validate: string | null;
   /** Shell command run after a peer's version or a force was written. */
   readonly onApply: string | null;
+  /** This file's own settleMs (see Settings.settleMs); null: the top-level one applies. */
+  readonly settleMs: number | null;
 }
 
 export interface PeerSpec {
@@ -42,13 +44,16 @@ export interface Hooks {
 export interface Settings {
   readonly configPath: string;
   readonly node: string;
-  readonly api: { readonly host: string; readonly port: number; readonly token: string | null };
+  /** `token`: from api.token, or read from `tokenFile` (its absolute path) when that is set. */
+  readonly api: { readonly host: string; readonly port: number; readonly token: string | null; readonly tokenFile: string | null };
   readonly m2m: { readonly pub: string; readonly rep: string };
   readonly peers: readonly PeerSpec[];
   readonly files: readonly FileSpec[];
   readonly stateDir: string;
   readonly reconcile: ReconcileMode;
   readonly peerTimeoutMs: number;
+  /** A local change is sent only once the file has been quiet this long (ms; 0: at once). A file's own settleMs overrides it. */
+  readonly settleMs: number;
   /** CURVE on every ZeroMQ link, or null for unauthenticated links. */
   readonly security: { readonly curve: CurveKeys } | null;
   /** Previous versions kept per file in stateDir (0: none). */
@@ -64,6 +69,7 @@ export const DEFAULTS = {
   stateDir: '/var/lib/entangled',
   reconcile: 'manual',
   peerTimeoutMs: 3000,
+  settleMs: 0,
   backups: 5,
   hookTimeoutMs: 30_000,
 } as const;
@@ -86,6 +92,8 @@ const nodeName = z.string().min(1).max(256).regex(/^[A-Za-z0-9_.-]+$/, { message
 /** A CURVE key in Z85 text: 40 characters that decode to 32 bytes. */
 const curveKey = z.string().refine(isCurveKey, { message: 'must be a 40-character Z85 key (see `entangled keygen`)' });
 const command = z.string().trim().min(1, { message: 'must be a shell command' });
+/** How long a file must be quiet before a change of it is sent (ms): a minute at most, since work on the file waits for it. */
+const settleMs = z.number({ message: 'must be a number of milliseconds' }).int({ message: 'must be a whole number of milliseconds' }).min(0, { message: 'must be 0 or more (milliseconds)' }).max(60_000, { message: 'must be at most 60000 (milliseconds)' });
 
 const fileEntry = z.union([
   z.string().min(1),
@@ -94,6 +102,7 @@ const fileEntry = z.union([
     name: z.string().min(1).max(4096).optional(),
     validate: command.optional(),
     onApply: command.optional(),
+    settleMs: settleMs.optional(),
   }),
 ]);
 
@@ -115,8 +124,9 @@ export const configSchema = z.strictObject({
       host: z.string().min(1).default(DEFAULTS.apiHost),
       port: z.number().int().min(1).max(65535).default(DEFAULTS.apiPort),
       token: z.string().min(1).nullable().default(null),
+      tokenFile: z.string().min(1).nullable().default(null),
     })
-    .default({ host: DEFAULTS.apiHost, port: DEFAULTS.apiPort, token: null }),
+    .default({ host: DEFAULTS.apiHost, port: DEFAULTS.apiPort, token: null, tokenFile: null }),
   m2m: z
     .strictObject({ pub: endpoint.default(DEFAULTS.pub), rep: endpoint.default(DEFAULTS.rep) })
     .default({ pub: DEFAULTS.pub, rep: DEFAULTS.rep }),
@@ -135,6 +145,7 @@ export const configSchema = z.strictObject({
   stateDir: z.string().min(1).default(DEFAULTS.stateDir),
   reconcile: z.enum(RECONCILE_MODES).default(DEFAULTS.reconcile),
   peerTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULTS.peerTimeoutMs),
+  settleMs: settleMs.default(DEFAULTS.settleMs),
   security: z.strictObject({ curve: curveSchema }).optional(),
   backups: z.number().int().min(0).max(1000).default(DEFAULTS.backups),
   hooks: z

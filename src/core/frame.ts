@@ -43,6 +43,11 @@ export interface HaveFrame {
   readonly re: Md5 | null;
   /** The node this copy is in split-brain with, when the change could not be applied. */
   readonly conflict: string | null;
+  /**
+   * Why change `re` was not written or taken here (a failed write, a validate refusal, a
+   * split-brain), as this node shows it (at most LIMITS.error characters); absent otherwise.
+   */
+  readonly error?: string;
 }
 
 /** Liveness plus a digest of the sender's digest map, so a drift triggers a refresh. */
@@ -133,6 +138,8 @@ export const LIMITS = {
   node: 256,
   epoch: 64,
   sum: 64,
+  /** A have frame's error: one line, cut to this many characters by its sender. */
+  error: 1024,
   files: 1_000_000,
   peers: 1000,
   history: 64,
@@ -195,6 +202,8 @@ export function checkFrame(x: unknown): Checked<Frame> {
       if (!isMd5OrNull(x.md5)) return fail('bad md5');
       if (!isMd5OrNull(x.re)) return fail('bad re');
       if (x.conflict !== null && !isStr(x.conflict, LIMITS.node)) return fail('bad conflict');
+      // An error is about the change it answers: never without `re`.
+      if (x.error !== undefined && (!isStr(x.error, LIMITS.error) || x.re === null)) return fail('bad error');
       return { ok: true, value: x as unknown as HaveFrame };
     case FRAME_KINDS.heartbeat:
       if (!isStr(x.sum, LIMITS.sum)) return fail('bad sum');

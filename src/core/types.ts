@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'CONFLICT',
   'PEER_UNREACHABLE',
   'PEER_FAULT',
+  'PAYLOAD_TOO_LARGE',
   'IO',
   'INTERNAL',
 ] as const;

@@ -3,6 +3,7 @@ import { closeSync, fchmodSync, fchownSync, fsync as fsFsync, fsyncSync, open as
 import { promisify } from 'node:util';
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { chownSpec, ownerText } from './accounts.js';
 import { writeTargetOf, writeTargetWithStats } from './link.js';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 import { mark } from '../trace.js';
@@ -135,10 +136,59 @@ function newTemp(target: string, seen?: Stats | null): { tmp: string; keep: Keep
   return { tmp: tempPathFor(target), keep, create: createMode(keep) };
 }
 
-/** Gives the open temp file the old file's mode (unless it was created with it) and owner. */
-function keepOwnership(fd: number, keep: Keep, create: { chmod: boolean }): void {
+/**
+ * Thrown (errno code EPERM) when the replaced file's owner cannot be given to the new version:
+ * its message names that owner, this process's, and what would allow it.
+ */
+export class OwnerNotKept extends Error {
+  readonly code = 'EPERM';
+  constructor(target: string, owner: { uid: number; gid: number }, options?: { cause?: unknown }) {
+    const mine = MY_UID === undefined || MY_GID === undefined ? 'this node' : `this node runs as ${ownerText(MY_UID, MY_GID)} and`;
+    const fix = MY_UID === undefined || MY_GID === undefined ? '' : `, or chown ${chownSpec(MY_UID, MY_GID)} ${target}`;
+    super(
+      `cannot keep the owner of ${target}, ${ownerText(owner.uid, owner.gid)}: ${mine} may not set that owner without CAP_CHOWN; ` +
+        `run the node as ${chownSpec(owner.uid, owner.gid)}, give it CAP_CHOWN${fix}`,
+      options,
+    );
+    this.name = 'OwnerNotKept';
+  }
+}
+
+/**
+ * A failed step of a write, worded about the file it is for (the temp file's name changes with
+ * every attempt, so a retry fails with the same line) and naming what allows it; keeps the
+ * errno `code` (EACCES, EPERM, EROFS, ENOSPC, …) and the fs error as its cause.
+ */
+export class WriteStepFailed extends Error {
+  readonly code: string | undefined;
+  constructor(err: unknown, step: 'create' | 'rename', target: string) {
+    const e = err as NodeJS.ErrnoException;
+    const code = typeof e?.code === 'string' ? e.code : undefined;
+    // "EACCES: permission denied, open '…'": the description between the code and the call.
+    const what = /^[A-Z0-9_]+: ([^,]+),/.exec(String(e?.message ?? ''))?.[1] ?? String(e?.message ?? err);
+    const head = code === undefined ? what : `${code}: ${what}`;
+    const denied = code === 'EACCES' || code === 'EPERM';
+    super(
+      step === 'create'
+        ? `${head}: cannot create a temp file in ${path.dirname(target)}${denied ? ' (a write stages the new version there: the node\'s user needs write access to that folder)' : ''}`
+        : `${head}: cannot rename the new version over ${target}${code === 'EPERM' ? ' (is it immutable or append-only? lsattr shows it, chattr -i or -a clears it)' : ''}`,
+      { cause: err },
+    );
+    this.name = 'WriteStepFailed';
+    this.code = code;
+  }
+}
+
+/** Gives the open temp file (beside `target`) the old file's mode (unless it was created with it) and owner; throws OwnerNotKept. */
+function keepOwnership(fd: number, target: string, keep: Keep, create: { chmod: boolean }): void {
   if (create.chmod) fchmodSync(fd, keep.mode);
-  if (keep.owner) fchownSync(fd, keep.owner.uid, keep.owner.gid);
+  if (!keep.owner) return;
+  try {
+    fchownSync(fd, keep.owner.uid, keep.owner.gid);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPERM') throw new OwnerNotKept(target, keep.owner, { cause: err });
+    throw err;
+  }
 }
 
 /**
@@ -161,7 +211,11 @@ async function install(tmp: string, target: string, listed: string, opts: Atomic
     // RACE: a local write (or a retarget of the link) landing between the checks and this
     // rename is replaced (or misses us); the window is microseconds and the watcher then
     // reports what is there, which is read again.
-    renameSync(tmp, target);
+    try {
+      renameSync(tmp, target);
+    } catch (err) {
+      throw new WriteStepFailed(err, 'rename', target);
+    }
     mark('renamed');
     renamed = true;
   } finally {
@@ -174,11 +228,16 @@ async function install(tmp: string, target: string, listed: string, opts: Atomic
 /** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
 function writeTempSync(target: string, data: Uint8Array, seen?: Stats | null): string {
   const { tmp, keep, create } = newTemp(target, seen);
-  const fd = openSync(tmp, 'wx', create.mode);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', create.mode);
+  } catch (err) {
+    throw new WriteStepFailed(err, 'create', target);
+  }
   try {
     let off = 0;
     while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    keepOwnership(fd, keep, create);
+    keepOwnership(fd, target, keep, create);
     fsyncSync(fd);
     mark('durable');
   } catch (err) {
@@ -201,11 +260,13 @@ const fsyncFd = promisify(fsFsync);
  */
 async function writeTempInPool(target: string, data: Uint8Array, seen?: Stats | null): Promise<string> {
   const { tmp, keep, create } = newTemp(target, seen);
-  const fd = await openFd(tmp, 'wx', create.mode);
+  const fd = await openFd(tmp, 'wx', create.mode).catch((err: unknown) => {
+    throw new WriteStepFailed(err, 'create', target);
+  });
   try {
     let off = 0;
     while (off < data.length) off += (await writeFd(fd, data, off, data.length - off, off)).bytesWritten;
-    keepOwnership(fd, keep, create);
+    keepOwnership(fd, target, keep, create);
     await fsyncFd(fd);
     mark('durable');
   } catch (err) {
@@ -240,7 +301,9 @@ export async function atomicWriteStream(
 ): Promise<void> {
   const target = writeTargetOf(listed);
   const { tmp, keep, create } = newTemp(target);
-  const fh = await open(tmp, 'wx', create.mode);
+  const fh = await open(tmp, 'wx', create.mode).catch((err: unknown) => {
+    throw new WriteStepFailed(err, 'create', target);
+  });
   // Write-back as it goes: every FLUSH_BYTES an fdatasync starts in the thread pool (one at a
   // time, not awaited) while the next pieces are written, so the final fsync finds little left.
   let flushing: Promise<void> | null = null;
@@ -266,7 +329,7 @@ export async function atomicWriteStream(
     });
     await flushing;
     if (flushFailed !== null) throw flushFailed;
-    keepOwnership(fh.fd, keep, create);
+    keepOwnership(fh.fd, target, keep, create);
     await fh.sync();
   } catch (err) {
     await flushing;

@@ -9,7 +9,10 @@ export interface Snapshot {
   readonly mtimeMs: number;
   /** The bytes for a small file; null for a larger one (hashed while streaming, never held). */
   readonly data: Buffer | null;
-  /** Identity of what was read: inode, size, mtime and ctime in nanoseconds. */
+  /**
+   * Identity of what was read: inode, size, mtime and ctime in nanoseconds; 'moving' when the
+   * file changed while it was read (its size moved under a small read, its identity under a large one).
+   */
   readonly sig: string;
   /**
    * The file's ctime was already 20 ms old (SETTLED_NS) when the read began, so any later change to it
@@ -94,7 +97,11 @@ export function readSnapshotSync(file: string): Snapshot | null | undefined {
     }
     // Only the scratch buffer's bytes must be copied out; a buffer of the file's own is handed on.
     const data = buf === SCRATCH ? Buffer.from(buf.subarray(0, got)) : buf.subarray(0, got);
-    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig: sigOf(st), settled: began - st.ctimeNs > SETTLED_NS };
+    // Other than the size the fstat counted: the file grew or shrank while it was read (no second
+    // fstat: this is the hot path; a rewrite of the same size during the read is not seen here, and
+    // the watcher event it makes reads the file again).
+    const sig = got === size ? sigOf(st) : 'moving';
+    return { md5: md5Of(data), size: data.length, mtimeMs: Number(st.mtimeMs), data, sig, settled: began - st.ctimeNs > SETTLED_NS };
   } finally {
     closeSync(fd);
   }

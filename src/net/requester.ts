@@ -32,11 +32,15 @@ export class PeerRequester {
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  /** `curve`: how to reach the peer over CURVE (each request then goes out with its signature). */
+  /**
+   * `curve`: how to reach the peer over CURVE (each request then goes out with its signature);
+   * `peer`: its name, which the errors give (default: the endpoint).
+   */
   constructor(
     readonly endpoint: string,
     readonly timeoutMs: number,
     readonly curve: PeerCurve | null = null,
+    readonly peer: string | null = null,
   ) {
     // A request waiting on a socket that expects the old key is sent again on a new one.
     curve?.keys.onSwitch((key) => {
@@ -112,21 +116,31 @@ export class PeerRequester {
           // No reply over a connection that never got through the handshake: the peer presents another key.
           if (code === 'EAGAIN' && link.key !== null && link.tcp && !link.answered && this.#link === link) this.curve!.keys.failed(link.key);
           if (this.#link === link) this.#reset();
-          throw new EntangledError('PEER_UNREACHABLE', code === 'EAGAIN' ? 'no reply in time' : `request failed (${code ?? 'error'})`);
+          throw new EntangledError(
+            'PEER_UNREACHABLE',
+            code === 'EAGAIN'
+              ? `${this.#who()}: no reply in time (${timeoutMs} ms); is it running, and is ${this.endpoint} reachable from here?`
+              : `${this.#who()}: request failed (${code ?? 'error'})`,
+          );
         }
       }
       const checked = reply ? decodeReply(reply) : { ok: false as const, reason: 'empty reply' };
-      if (!checked.ok) throw new EntangledError('PEER_FAULT', `malformed reply from the peer: ${checked.reason}`);
+      if (!checked.ok) throw new EntangledError('PEER_FAULT', `${this.#who()}: malformed reply: ${checked.reason}`);
       if (checked.value.t === 'error') {
         // A peer that is stopping or saturated is out of reach for now; any other refusal is its answer.
         const away = UNAVAILABLE.has(checked.value.message);
-        throw new EntangledError(away ? 'PEER_UNREACHABLE' : 'PEER_FAULT', `peer refused: ${checked.value.message}`);
+        throw new EntangledError(away ? 'PEER_UNREACHABLE' : 'PEER_FAULT', `${this.#who()} refused: ${checked.value.message}`);
       }
       return checked.value;
     };
     const p = this.#tail.then(run, run);
     this.#tail = p.catch(() => undefined);
     return p;
+  }
+
+  /** The peer as errors name it. */
+  #who(): string {
+    return this.peer === null ? `peer at ${this.endpoint}` : `peer "${this.peer}"`;
   }
 
   close(): void {

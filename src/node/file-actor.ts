@@ -4,7 +4,9 @@ import { announceSnapshot } from '../core/announce.js';
 import { rememberVersion, supersededVersions } from '../core/decide.js';
 import { errorText } from '../core/errors.js';
 import { LIMITS, type ChangeFrame } from '../core/frame.js';
+import { decideHold, type HoldDecision } from '../core/hold.js';
 import { linkTarget, type LinkVerdict } from '../core/link.js';
+import type { PeerError } from '../core/peer-report.js';
 import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
 import { verdictOf } from '../io/link.js';
 import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
@@ -12,6 +14,7 @@ import type { Logger } from '../log.js';
 import type { NodeContext } from './context.js';
 import type { Outbox } from './outbox.js';
 import type { TransferFacts } from './progress.js';
+import { ReadHold } from './read-hold.js';
 import { SerialQueue } from './serial.js';
 import { mark } from '../trace.js';
 
@@ -25,6 +28,9 @@ const VERIFY_MS = 15;
 const SETTLE_MS = 25;
 /** Versions of a file remembered for `also` (a frame carries at most LIMITS.history). */
 const HISTORY = 32;
+/** Reads in a row of a file that changes while it is read, before the next waits TORN_RETRY_MS (a writer still writing). */
+const TORN_READS = 3;
+const TORN_RETRY_MS = 10;
 
 /** What this node knows of one peer's copy of one file, plus its own bookkeeping for it. */
 export interface PeerFacts extends PeerFileFacts {
@@ -35,6 +41,8 @@ export interface PeerFacts extends PeerFileFacts {
   learnedAt: number;
   /** A large version moving in chunks between this node and the peer (owned by TransferProgress); null otherwise. */
   transfer: TransferFacts | null;
+  /** What the peer last reported when it could not write or take a version (owned by PeerAgreement); null otherwise. */
+  error: PeerError | null;
 }
 
 /** A problem with the file, shown in the state until its cause is gone (`link`: a listed symbolic link that reaches no file). */
@@ -61,7 +69,7 @@ export interface Version {
   readonly data: Uint8Array | null;
 }
 
-const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, unlisted: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null });
+const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, unlisted: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null, error: null });
 
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
 
@@ -103,6 +111,8 @@ export class FileActor {
   /** Peers a reload removed (see peer()). */
   readonly #departed = new Set<string>();
   #verifyTimer: NodeJS.Timeout | null = null;
+  /** A read not sent yet (an empty file right after content, a change under settleMs, a torn read). */
+  readonly #hold: ReadHold;
   readonly #ctx: NodeContext;
   readonly #host: FileHost;
   readonly #outbox: Outbox;
@@ -115,6 +125,7 @@ export class FileActor {
     this.#ctx = ctx;
     this.#host = host;
     this.#outbox = outbox;
+    this.#hold = new ReadHold(ctx.clock, () => this.touch(false));
   }
 
   get local(): LocalFacts {
@@ -143,7 +154,9 @@ export class FileActor {
   async bootstrap(): Promise<void> {
     let sig = 'absent';
     try {
-      const snap = await readSnapshot(this.spec.path);
+      let snap = await readSnapshot(this.spec.path);
+      // Read while it changed: read again (a few times; the watcher reads what the writer leaves).
+      for (let reads = 1; snap?.sig === 'moving' && reads < TORN_READS; reads++) snap = await readSnapshot(this.spec.path);
       this.#cacheHash(snap);
       sig = snap?.sig ?? 'absent';
       this.#observeLink();
@@ -212,19 +225,71 @@ export class FileActor {
   async readAndAnnounce(): Promise<Snapshot | null | undefined> {
     if (this.retired) return undefined;
     let snap: Snapshot | null;
-    try {
-      snap = await readSnapshot(this.spec.path, this.hash);
-      mark('read');
-      this.#cacheHash(snap);
-    } catch (err) {
-      this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');
-      return undefined;
+    let decision: HoldDecision;
+    for (let reads = 1; ; reads++) {
+      try {
+        snap = await readSnapshot(this.spec.path, this.hash);
+        mark('read');
+        this.#cacheHash(snap);
+      } catch (err) {
+        this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');
+        return undefined;
+      }
+      decision = this.#decideHold(snap);
+      if (decision.kind !== 'reread' || reads === TORN_READS) break;
     }
     if (this.#problem?.kind === 'read') this.#clearProblem();
     // Announced first: a change is on its way before the look at the link (an lstat).
-    this.#announce(snap);
+    this.#follow(decision, snap);
     this.#observeLink();
     return snap;
+  }
+
+  /**
+   * Reads the file as readAndAnnounce does, and while what it finds is held back (the file's
+   * writer is not done: an empty file right after content, a change under settleMs, a read the
+   * file changed under), waits for the hold to end and reads again: the snapshot is what the
+   * writer left. At stop, or once the file is unlisted, it returns the last read. Runs inside the queue.
+   */
+  async readSettled(): Promise<Snapshot | null | undefined> {
+    let snap = await this.readAndAnnounce();
+    while (snap !== undefined && this.#hold.active && !this.#ctx.stopping && !this.retired) {
+      await this.#hold.due();
+      if (this.#ctx.stopping || this.retired) break;
+      snap = await this.readAndAnnounce();
+    }
+    return snap;
+  }
+
+  /** Whether what is on disk is held back now (or being read again): it is not this node's version yet. */
+  get holding(): boolean {
+    return this.#hold.active;
+  }
+
+  #decideHold(snap: Snapshot | null): HoldDecision {
+    const settleMs = this.spec.settleMs ?? this.#ctx.settings.settleMs;
+    return decideHold({ known: this.known, fresh: snap, moving: snap?.sig === 'moving', held: this.#hold.held, settleMs, now: this.#ctx.clock.now() });
+  }
+
+  /** Announces what a read found, or holds it back (the digests keep the version before) and reads again when due. */
+  #follow(d: HoldDecision, snap: Snapshot | null): void {
+    switch (d.kind) {
+      case 'announce':
+        if (this.#hold.active) this.#hold.end();
+        this.#announce(snap);
+        return;
+      case 'hold':
+        if (this.#hold.held?.sig !== d.held.sig) {
+          const holdMs = d.until - d.held.since;
+          if (d.why === 'empty') this.log.debug({ holdMs }, `file became empty: sent only if it stays empty for ${holdMs} ms`);
+          else this.log.debug({ size: snap?.size, holdMs }, 'local change held until the file has been quiet for settleMs');
+        }
+        this.#hold.hold(d.held, d.until);
+        return;
+      case 'reread':
+        this.log.debug('the file changed while it was read: reading it again');
+        this.#hold.rereadAt(this.#ctx.clock.now() + TORN_RETRY_MS);
+    }
   }
 
   /**
@@ -252,12 +317,16 @@ export class FileActor {
   /**
    * What is on disk now, to decide on a peer's change: the cached md5 when the identity has
    * not moved since it was read settled (one stat), else a read, which first announces a
-   * local edit the watcher has not reported yet. Undefined when the file cannot be read.
+   * local edit the watcher has not reported yet (and waits out a hold: see readSettled).
+   * Undefined when the file cannot be read.
    */
   async localNow(): Promise<Md5 | null | undefined> {
-    const cached = this.#problem?.kind === 'read' ? undefined : cachedMd5(this.spec.path, this.hash);
+    const cached = this.#problem?.kind === 'read' || this.#hold.active ? undefined : cachedMd5(this.spec.path, this.hash);
     if (cached !== undefined && cached === this.known && cached === this.#local.md5) return cached;
-    const snap = await this.readAndAnnounce();
+    // A local rewrite under way (held back) is waited for: the peer's change is decided against
+    // what the local writer leaves, which is sent first (both changed: a split-brain), never
+    // against its torn state (an empty file is no version of ours) or the version it is replacing.
+    const snap = await this.readSettled();
     return snap === undefined ? undefined : (snap?.md5 ?? null);
   }
 
@@ -361,6 +430,8 @@ export class FileActor {
     this.hash = st && size > LIMITS.inline ? { sig, md5 } : null;
     this.#clearProblem();
     this.refused = null;
+    // What was held back is gone: the file is the version written.
+    if (this.#hold.active) this.#hold.end();
     rememberVersion(this.history, md5, HISTORY);
   }
 
@@ -371,6 +442,15 @@ export class FileActor {
       this.#ctx.notify.changed();
     }
     this.#problem = problem;
+  }
+
+  /**
+   * Why version `md5` could not be written here, as the state shows it: a write problem about
+   * that version, or a listed link that reaches no file; null otherwise (e.g. a transfer abandoned).
+   */
+  writeErrorFor(md5: Md5): string | null {
+    const p = this.#problem;
+    return p !== null && (p.kind === 'link' || (p.kind === 'write' && p.md5 === md5)) ? p.message : null;
   }
 
   /**
@@ -421,12 +501,14 @@ export class FileActor {
     } catch {
       snap = undefined;
     }
-    if (snap === undefined) {
+    const decision = snap === undefined ? undefined : this.#decideHold(snap);
+    if (decision === undefined || decision.kind === 'reread') {
       this.touch(false);
       return;
     }
     this.#observeLink();
-    this.#announce(snap);
+    // Held back, the digests keep the version before: peers hear of the rewrite once it is done.
+    this.#follow(decision, snap!);
   }
 
   /** A peer added by a reload: nothing is known of its copy yet. */
@@ -448,9 +530,13 @@ export class FileActor {
     this.quiet();
   }
 
-  /** Stops the verify timer (at stop). */
+  /**
+   * Stops the verify and recheck timers and wakes reads waiting for a hold (at stop, or once
+   * unlisted). A version still held back is not sent: the next start reads the file as it is then.
+   */
   quiet(): void {
     if (this.#verifyTimer) clearTimeout(this.#verifyTimer);
     this.#verifyTimer = null;
+    this.#hold.quiet();
   }
 }

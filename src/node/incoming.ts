@@ -1,5 +1,6 @@
 import { decideIncoming, isSuperseded } from '../core/decide.js';
 import type { ChangeFrame } from '../core/frame.js';
+import type { Md5 } from '../core/types.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
 import type { Outbox } from './outbox.js';
@@ -60,10 +61,11 @@ export class IncomingChanges {
         return;
       case 'split-brain':
         peer.agreement.splitBrain(actor, frame.md5);
-        this.#outbox.have(actor.spec.name, local, frame.md5, peer.name);
+        this.#outbox.have(actor.spec.name, local, frame.md5, peer.name, this.#splitBrainError(local, frame.prev));
         return;
       case 'apply': {
-        if (this.#transfer.refusedRecently(actor, frame.md5)) return;
+        // Refused a moment ago: not run again, but the sender is told again (it retransmits).
+        if (this.#transfer.refusedRecently(actor, frame.md5)) return this.#cannotWrite(actor, local, frame.md5);
         mark('decided');
         const outcome = await this.#transfer.write(actor, { md5: frame.md5, content: frame.data ?? { source: peer, size: frame.size }, from: peer.name, expected: local });
         if (outcome === 'written') {
@@ -75,11 +77,27 @@ export class IncomingChanges {
         } else if (outcome === 'changed') {
           // A local edit landed while we wrote: it was published; both sides changed.
           peer.agreement.splitBrain(actor, frame.md5);
-          this.#outbox.have(actor.spec.name, actor.local.md5, frame.md5, peer.name);
-        }
-        // 'failed': no ack; the sender retransmits and we retry once the cause is gone.
+          this.#outbox.have(actor.spec.name, actor.local.md5, frame.md5, peer.name, `split-brain: ${this.#ctx.node}'s copy changed while this version was being written; neither copy was overwritten`);
+        } else this.#cannotWrite(actor, local, frame.md5);
         return;
       }
     }
+  }
+
+  /**
+   * The write of `md5` failed: the sender is told why (a have naming our copy and the error,
+   * which is no ack: it keeps the change in flight, retransmits it, and we retry once the cause
+   * is gone). A failure with nothing to show (a transfer abandoned) is not reported: the
+   * retransmission comes all the same.
+   */
+  #cannotWrite(actor: FileActor, local: Md5 | null, md5: Md5): void {
+    const error = actor.writeErrorFor(md5);
+    if (error !== null) this.#outbox.have(actor.spec.name, local, md5, null, error);
+  }
+
+  /** Why a change on `prev` is not applied to our copy `local`: a split-brain, as the sender shows it. */
+  #splitBrainError(local: Md5 | null, prev: Md5 | null): string {
+    const version = (m: Md5 | null) => m ?? 'absent';
+    return `split-brain: ${this.#ctx.node}'s copy is ${version(local)}, not ${version(prev)} (the version this change replaces); neither copy was overwritten`;
   }
 }

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { planReload } from '../config/reload-plan.js';
 import type { PeerSpec, Settings } from '../config/settings.js';
 import { ConfigError, EntangledError, errorText } from '../core/errors.js';
-import type { Md5 } from '../core/types.js';
 import { removeStrayTemps } from '../io/atomic-write.js';
 import { writeFoldersOf } from '../io/link.js';
 import { Watcher } from '../io/watcher.js';
@@ -160,7 +159,7 @@ export class EntangledNode implements NodeView, NodeActions {
 
   /**
    * Takes up a reloaded config (already checked as start would): files and peers added or
-   * removed, keys, hooks, validate/onApply, backups, token, reconcile and peerTimeoutMs. Throws
+   * removed, keys, hooks, validate/onApply, settleMs, backups, token, reconcile and peerTimeoutMs. Throws
    * ConfigError, changing nothing, when it changes what cannot change while the node runs.
    * Reloads run one at a time; work in progress (a burst, a chunked transfer) goes on.
    */
@@ -205,6 +204,8 @@ export class EntangledNode implements NodeView, NodeActions {
       const actor = this.#files.byName(spec.name);
       if (actor) actor.spec = spec;
     }
+    // A change held for settleMs is looked at again under the new one (sent now if it is quiet long enough).
+    if (plan.settings.includes('settleMs') || plan.files.updated.length > 0) for (const actor of this.#files) if (actor.holding) actor.touch(false);
     const added: FileActor[] = [];
     for (const spec of plan.files.added) added.push(await this.#files.add(spec, this.#peers.names));
     if (plan.files.added.length + plan.files.removed.length > 0) {
@@ -255,7 +256,7 @@ export class EntangledNode implements NodeView, NodeActions {
     return this.#operations.backups(file);
   }
 
-  restore(file: string, md5?: Md5): Promise<RestoreReport> {
+  restore(file: string, md5?: string): Promise<RestoreReport> {
     return this.#operations.restore(file, md5);
   }
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { chooseChanged } from '../core/changed-sides.js';
 import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import type { ContentReply, Reply, TakeRequest } from '../core/frame.js';
+import { pickVersion } from '../core/pick-version.js';
 import type { Md5 } from '../core/types.js';
 import { readSnapshot } from '../io/snapshot.js';
 import type { NodeContext } from './context.js';
@@ -120,6 +121,7 @@ export class Operations implements NodeActions {
   /** The peer's whole content reply for a file (data null when it is large: pull chunks). */
   async #content(peer: PeerSession, actor: FileActor): Promise<ContentReply> {
     const reply = await peer.requester.request({ v: 1, t: 'pull', from: this.#ctx.node, name: actor.spec.name });
+    if (reply.t === 'error') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" could not send ${actor.spec.name}: ${reply.message}`);
     if (reply.t !== 'content') throw new EntangledError('PEER_FAULT', `peer "${peer.name}" sent a ${reply.t} reply to a pull`);
     return reply;
   }
@@ -146,7 +148,8 @@ export class Operations implements NodeActions {
    */
   async #push(peer: PeerSession, actor: FileActor, expect?: Copies): Promise<ForceResult> {
     const base = { name: actor.spec.name, path: actor.spec.path };
-    const snap = await actor.readAndAnnounce();
+    // A rewrite in place under way here is waited for: the peer takes what the writer leaves.
+    const snap = await actor.readSettled();
     if (!snap) return { ...base, result: 'failed', md5: null, error: actor.error ?? 'no local copy to push' };
     if (expect && snap.md5 !== expect.local) return { ...base, result: 'skipped', md5: snap.md5, reason: 'this node\'s copy changed meanwhile' };
     // The peer pulls a large file in chunks, then runs its validate command, while this waits.
@@ -230,17 +233,25 @@ export class Operations implements NodeActions {
   }
 
   /**
-   * Writes a kept version back (the newest unless `md5` is given) as a local change: it is
-   * published like an edit, and the version it replaces is kept in turn. Throws NOT_FOUND when
-   * no such version is kept (or its copy no longer matches), CONFLICT when the file changed meanwhile.
+   * Writes a kept version back (the newest unless `md5`, a whole md5 or a prefix of one, is
+   * given) as a local change: it is published like an edit, and the version it replaces is kept
+   * in turn. Throws NOT_FOUND when no such version is kept (or its copy no longer matches),
+   * BAD_REQUEST when several kept versions have the prefix, CONFLICT when the file changed meanwhile.
    */
-  async restore(file: string, md5?: Md5): Promise<RestoreReport> {
+  async restore(file: string, md5?: string): Promise<RestoreReport> {
     const actor = this.#files.resolve(file);
     const name = actor.spec.name;
     return actor.queue.run(async () => {
       const kept = await this.#ctx.backups.list(name);
-      const version = md5 === undefined ? kept[0] : kept.find((k) => k.md5 === md5);
-      if (!version) throw new EntangledError('NOT_FOUND', md5 === undefined ? `no kept version of ${name}` : `no kept version ${md5} of ${name}`);
+      const pick = pickVersion(kept, md5);
+      if (pick.kind === 'ambiguous') {
+        throw new EntangledError('BAD_REQUEST', `${pick.matches.length} kept versions of ${name} start with ${md5} (${pick.matches.map((k) => k.md5).join(', ')}): give more of the md5`);
+      }
+      if (pick.kind === 'none') {
+        const which = md5 === undefined ? '' : md5.length === 32 ? ` ${md5}` : ` starting with ${md5}`;
+        throw new EntangledError('NOT_FOUND', `no kept version${which} of ${name}`);
+      }
+      const version = pick.version;
       const snap = await actor.readAndAnnounce();
       if (snap === undefined) throw new EntangledError('IO', actor.error ?? `cannot read ${actor.spec.path}`);
       if (snap?.md5 === version.md5) return { name, md5: version.md5 };

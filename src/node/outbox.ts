@@ -1,4 +1,4 @@
-import type { ChangeFrame, Frame, HaveFrame } from '../core/frame.js';
+import { LIMITS, type ChangeFrame, type Frame, type HaveFrame } from '../core/frame.js';
 import type { Md5 } from '../core/types.js';
 import type { FramePublisher } from '../net/publisher.js';
 import type { NodeContext } from './context.js';
@@ -38,10 +38,14 @@ export class Outbox {
     this.#send({ v: 1, t: 'change', from: this.#ctx.node, epoch: this.#ctx.epoch, ...c, ts: this.#ctx.clock.wall(), to });
   }
 
-  /** "My copy of `name` is now `md5`": in answer to change `re`, naming the node it is in split-brain with, or unprompted. */
-  have(name: string, md5: Md5 | null, re: Md5 | null, conflict: string | null): void {
+  /**
+   * "My copy of `name` is now `md5`": in answer to change `re`, naming the node it is in
+   * split-brain with and why it could not write or take `re` (`error`: one line, cut to
+   * LIMITS.error), or unprompted.
+   */
+  have(name: string, md5: Md5 | null, re: Md5 | null, conflict: string | null, error?: string | null): void {
     const frame: HaveFrame = { v: 1, t: 'have', from: this.#ctx.node, epoch: this.#ctx.epoch, name, md5, re, conflict };
-    this.#send(frame);
+    this.#send(error && re !== null ? { ...frame, error: oneLine(error, LIMITS.error) } : frame);
   }
 
   /** Liveness, with the digest sum of this node's files so a peer notices a drift. */
@@ -55,4 +59,10 @@ export class Outbox {
     if (frame.t === 'change' && frame.data) m.bytesReplicated.inc({ direction: 'sent' }, frame.data.length);
     this.#publisher.publish(frame);
   }
+}
+
+/** `text` on one line (line breaks become spaces), at most `max` characters (an ellipsis when cut). */
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/\s*[\r\n]+\s*/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,6 @@
 import { changedNodes, describeChanged } from '../core/changed-sides.js';
 import type { HaveFrame } from '../core/frame.js';
-import { decideHave, type ReportDecision } from '../core/peer-report.js';
+import { decideHave, reportedError, type ReportDecision, type ReportedFacts } from '../core/peer-report.js';
 import type { Md5 } from '../core/types.js';
 import type { NodeContext } from './context.js';
 import { digestSum } from './digest-sum.js';
@@ -47,6 +47,9 @@ export class PeerAgreement {
       facts.md5 = undefined;
       facts.inFlight = null;
       facts.unlisted = false;
+      // What it reported before is not what it says now: the connect exchange decides afresh,
+      // and a version it still cannot write is reported again when sent.
+      facts.error = null;
     }
   }
 
@@ -71,6 +74,7 @@ export class PeerAgreement {
     const facts = actor.peer(this.#peer.name);
     facts.md5 = md5;
     facts.unlisted = false;
+    this.#reported(actor, { md5 });
     actor.writeMoot(this.#peer.name, md5);
   }
 
@@ -85,6 +89,8 @@ export class PeerAgreement {
     facts.unlisted = true;
     facts.inFlight = null;
     facts.publishedAt = 0;
+    // What it reported about a name it no longer lists is moot.
+    facts.error = null;
     actor.writeMoot(this.#peer.name, null);
     return news;
   }
@@ -101,6 +107,22 @@ export class PeerAgreement {
       agreed: this.#ctx.journal.agreed(this.#peer.name, name),
       peerAgreed: this.#remoteAgreed.get(name) ?? null,
     });
+  }
+
+  /**
+   * The one writer of the peer's `error` for a file: what it reported when it could not write
+   * or take a version, kept until it holds that version or answers a change without one.
+   */
+  #reported(actor: FileActor, said: Omit<ReportedFacts, 'prior'>): void {
+    const facts = actor.peer(this.#peer.name);
+    const prior = facts.error;
+    const next = reportedError({ prior, ...said });
+    if (next === prior) return;
+    facts.error = next;
+    if (next !== null && next.message !== prior?.message) {
+      actor.log.warn({ peer: this.#peer.name, md5: next.md5, err: next.message }, 'peer could not write or take this node\'s version');
+    }
+    this.#ctx.notify.changed();
   }
 
   /**
@@ -130,6 +152,7 @@ export class PeerAgreement {
     this.#ctx.journal.record(this.#peer.name, actor.spec.name, md5);
     // The peer records the same agreement on its side (its next digest reply says so).
     this.#remoteAgreed.set(actor.spec.name, md5);
+    this.#reported(actor, { md5 });
     actor.writeMoot(this.#peer.name, md5);
     this.#ctx.notify.changed();
   }
@@ -170,6 +193,8 @@ export class PeerAgreement {
   onHave(actor: FileActor, have: HaveFrame): void {
     const facts = actor.peer(this.#peer.name);
     this.learn(actor, have.md5);
-    this.settle(actor, decideHave({ local: actor.local.md5, inFlight: facts.inFlight, md5: have.md5, re: have.re, conflict: have.conflict, self: this.#ctx.node }), have.md5);
+    this.#reported(actor, { md5: have.md5, re: have.re, error: have.error ?? null });
+    const failed = have.error !== undefined;
+    this.settle(actor, decideHave({ local: actor.local.md5, inFlight: facts.inFlight, md5: have.md5, re: have.re, conflict: have.conflict, failed, self: this.#ctx.node }), have.md5);
   }
 }

@@ -141,7 +141,8 @@ export class PeerExchange {
       peer.agreement.agree(actor, reply.md5);
       return;
     }
-    if (this.#transfer.refusedRecently(actor, reply.md5)) return;
+    // Refused a moment ago: not run again; the peer is told again (a have may be lost).
+    if (this.#transfer.refusedRecently(actor, reply.md5)) return this.#cannotWrite(actor, snap.md5, reply.md5);
     const outcome = await this.#transfer.write(actor, { md5: reply.md5, content: reply.data ?? { source: peer, size: reply.size }, from: peer.name, expected: snap.md5 });
     if (outcome === 'written') {
       peer.agreement.agree(actor, reply.md5);
@@ -152,7 +153,14 @@ export class PeerExchange {
       peer.agreement.splitBrain(actor, reply.md5);
     } else {
       // Not written (disk full, permission, refused by validate): the next exchange retries.
+      this.#cannotWrite(actor, snap.md5, reply.md5);
       peer.needsConnectExchange = true;
     }
+  }
+
+  /** Tells the peer why its version `md5` was not written over our copy `local` (when there is something to show). */
+  #cannotWrite(actor: FileActor, local: Md5, md5: Md5): void {
+    const error = actor.writeErrorFor(md5);
+    if (error !== null) this.#outbox.have(actor.spec.name, local, md5, null, error);
   }
 }

@@ -38,7 +38,7 @@ export function createPeerSockets(spec: PeerSpec, log: Logger, requestTimeoutMs:
   };
   const curve = security?.peerCurve(spec, log, () => onRefused('keys', `none of the ${curve!.keys.keys.length} listed keys`)) ?? null;
   return {
-    requester: new PeerRequester(spec.rep, requestTimeoutMs, curve),
+    requester: new PeerRequester(spec.rep, requestTimeoutMs, curve, spec.name),
     subscriber: new PeerSubscriber(spec.pub, curve, onRefused),
     updateKeys: (keys) => curve?.keys.replace(keys) ?? false,
   };

@@ -137,10 +137,10 @@ export class PeerSession {
    * as often as it likes, and its unconfirmed changes are sent again every heartbeat).
    */
   #droppedUnlisted(name: string): void {
-    this.#ctx.metrics.framesDropped.inc({ reason: 'unlisted' });
+    this.#ctx.metrics.framesDropped.inc({ reason: 'name not listed here' });
     if (this.#unlistedSeen.has(name) || this.#unlistedSeen.size >= UNLISTED_LOGGED) return;
     this.#unlistedSeen.add(name);
-    this.log.warn({ name, reason: 'name not listed here', then: 'further frames about this name are only counted: entangled_frames_dropped_total{reason="unlisted"}' }, 'dropped a frame');
+    this.log.warn({ name, reason: 'name not listed here', then: 'further frames about this name are only counted: entangled_frames_dropped_total{reason="not_listed"}' }, 'dropped a frame');
   }
 
   #onHeartbeat(hb: HeartbeatFrame): void {

@@ -10,6 +10,9 @@ import type { Heartbeat } from './heartbeat.js';
 import type { Operations } from './operations.js';
 import type { PeerTable } from './peer-table.js';
 
+/** The answer to a pull while the file is being rewritten here (its digest still names the version before). */
+const HOLDING_MESSAGE = 'the file is being rewritten on this node; try again shortly';
+
 /** A chunk read ahead for a peer's transfer: the one it will ask for next, read into its reply message. */
 interface ReadAhead {
   readonly md5: Md5;
@@ -58,6 +61,8 @@ export class Requests {
       return actor.queue.run(() => this.#operations.take(peer, actor, req));
     }
     if (req.offset !== undefined) return this.#chunk(actor, req.md5!, req.offset, req.from);
+    // What is on disk is held back (a rewrite in place under way): it is no version of ours to hand out.
+    if (actor.holding) return { v: 1, t: 'error', message: HOLDING_MESSAGE };
     const snap = await readSnapshot(actor.spec.path, actor.hash);
     return { v: 1, t: 'content', name: actor.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null, size: snap?.size ?? 0 };
   }

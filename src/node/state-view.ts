@@ -1,3 +1,4 @@
+import { shownError } from '../core/peer-report.js';
 import { fileStatus, peerStatus } from '../core/status.js';
 import type { PeerStatus } from '../core/types.js';
 import type { NodeContext } from './context.js';
@@ -33,11 +34,13 @@ export class StateView {
         statuses.push(status);
         const md5 = connected || facts.splitBrain ? (facts.md5 ?? null) : null;
         const t = facts.transfer;
+        const error = shownError(a.local.md5, facts.md5, facts.error);
         perPeer[name] = {
           md5,
           status,
           ...(status === 'split-brain' ? { changed: session?.agreement.changed(a) ?? null } : {}),
           ...(t === null ? {} : { transfer: { direction: t.direction, bytes: t.bytes, total: t.total } }),
+          ...(error === null ? {} : { error }),
         };
       }
       const target = a.target;

@@ -8,14 +8,16 @@ export interface TransferView {
 }
 
 /**
- * One peer's copy of a file in the state document; `transfer` only while one runs; `changed`
- * only on a split-brain: the nodes whose copy changed since the last agreement (null: none on record).
+ * One peer's copy of a file in the state document; `transfer` only while one runs; `error`
+ * only while the peer reports that it could not write or take the version this node holds;
+ * `changed` only on a split-brain: the nodes whose copy changed since the last agreement (null: none on record).
  */
 export interface PeerFileView {
   readonly md5: Md5 | null;
   readonly status: PeerStatus;
   readonly changed?: readonly string[] | null;
   readonly transfer?: TransferView;
+  readonly error?: string;
 }
 
 /** The contract's `GET /api/1/state` document. */
@@ -98,6 +100,6 @@ export interface NodeActions {
   force(req: ForceRequest): Promise<ForceReport>;
   diff(file: string, peer?: string): Promise<DiffReport>;
   backups(file: string): Promise<BackupList>;
-  /** Throws NOT_FOUND when no such version is kept. */
-  restore(file: string, md5?: Md5): Promise<RestoreReport>;
+  /** `md5` may be a prefix. Throws NOT_FOUND when no such version is kept, BAD_REQUEST when several kept versions have the prefix. */
+  restore(file: string, md5?: string): Promise<RestoreReport>;
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { ChangeFrame } from '../../src/core/frame.js';
-import { md5 } from '../helpers/cluster.js';
+import type { ChangeFrame, HaveFrame } from '../../src/core/frame.js';
+import { md5, waitFor } from '../helpers/cluster.js';
 import { PEER, startNodeWithFakePeer, type InProcess } from '../helpers/in-process-node.js';
 
 /**
@@ -35,7 +35,13 @@ describe('a write problem', () => {
     await beta.publish(beta.change('app.conf', md5(V0), REFUSED));
     await h.waitLog('the retransmission not retried', (l) => l.msg === 'not retrying a version the validate command refused');
     assert.notEqual(h.fileState().error, null);
-    assert.equal(beta.frames.filter((f) => f.t === 'have' && f.re === md5(REFUSED)).length, 0, 'a refused change was acknowledged');
+    // Each is answered with the refusal (the sender shows it), never with an ack: the copy is still V0.
+    await waitFor('the refusal told again', () => beta.frames.filter((f) => f.t === 'have' && f.re === md5(REFUSED)).length >= 2, 3000);
+    for (const f of beta.frames.filter((x) => x.t === 'have' && x.re === md5(REFUSED)) as HaveFrame[]) {
+      assert.equal(f.md5, md5(V0), 'a refused change was acknowledged');
+      assert.equal(f.conflict, null);
+      assert.match(f.error ?? '', new RegExp(`^validate refused version ${md5(REFUSED)} from ${PEER}`));
+    }
     assert.equal(readFileSync(h.file('app.conf'), 'utf8'), V0);
   });
 

@@ -198,8 +198,13 @@ describe('management API between two real nodes', () => {
     b.proc.kill('SIGSTOP');
     try {
       const t0 = Date.now();
-      assertError(await force(a, { files: ['app.conf'] }), 503, 'PEER_UNREACHABLE');
+      // The error names the peer that did not answer, and what to check.
+      assertError(await force(a, { files: ['app.conf'] }), 503, 'PEER_UNREACHABLE', /^peer "beta": no reply in time \(\d+ ms\); is it running, and is tcp:\/\/\S+ reachable from here\?$/);
       assert.ok(Date.now() - t0 < 6000, `took ${Date.now() - t0} ms`);
+      // So does `entangled force` (it prints the API's message): no reply, or lost by then.
+      const cli = await runCli(['force', '--api', a.api, '--file', 'app.conf']);
+      assert.equal(cli.code, 1, cli.stderr);
+      assert.match(cli.stderr, /^entangled: peer "beta"(: no reply in time| is not in reach)/);
       assertError(await call(a, '/api/1/diff?file=app.conf'), 503, 'PEER_UNREACHABLE');
       await waitFor('alpha loses beta', async () => !(await a.state()).peers[0]!.connected, 5000);
       const t1 = Date.now();

@@ -1,11 +1,19 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { defineCluster, patchConfig, runCli, startNode, stopAll, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { cannotRunAsNobody, defineCluster, NOBODY, patchConfig, runCli, startNode, stopAll, type NodeDef, type RunningNode } from '../helpers/cluster.js';
 
 // `entangled check --config FILE` (CONTRACT.md, CLI): the checks `start` makes before binding,
 // nothing bound or written; exit 0 with one line, or exit 2 with start's own one line.
+
+/** Moves the node's secret key from its key file into its config, and gives the config `mode`. */
+function inlineSecret(n: NodeDef, mode: number): void {
+  patchConfig(n, (c) => {
+    (c.security as { curve: Record<string, string> }).curve = { publicKey: n.keys!.publicKey, secretKey: n.keys!.secretKey };
+  });
+  chmodSync(n.configPath, mode);
+}
 
 /** Every file under `dir`, recursively (to see that check wrote nothing). */
 function tree(dir: string): string[] {
@@ -59,6 +67,9 @@ describe('entangled check', () => {
     { what: 'a key file that is missing', make: (n) => rmSync(path.join(n.dir, 'alpha.key')), line: /security\.curve\.secretKeyFile: cannot read .*alpha\.key \(ENOENT\)/ },
     { what: 'a stateDir under a regular file', make: (n) => patchConfig(n, (c) => (c.stateDir = 'app.conf/state')), line: /stateDir: cannot use .*app\.conf\/state \(.*app\.conf is not a folder\)/ },
     { what: 'not YAML', make: (n) => writeFileSync(n.configPath, 'node: [alpha\n'), line: /not valid YAML/ },
+    { what: 'm2m.pub equal to m2m.rep', make: (n) => patchConfig(n, (c) => ((c.m2m as Record<string, string>).rep = `tcp://127.0.0.1:${n.ports.pub}`)), line: /^entangled: m2m\.rep: tcp:\/\/127\.0\.0\.1:\d+ is the same address as m2m\.pub \(tcp:\/\/127\.0\.0\.1:\d+\)/ },
+    { what: 'm2m.rep on the API\'s address', make: (n) => patchConfig(n, (c) => ((c.m2m as Record<string, string>).rep = `tcp://0.0.0.0:${n.ports.api}`)), line: /^entangled: api\.port: \d+ on 127\.0\.0\.1 \(the API\) is the same address as m2m\.rep \(tcp:\/\/0\.0\.0\.0:\d+\)/ },
+    { what: 'an inline secretKey in a config others can read', make: (n) => inlineSecret(n, 0o644), line: /^entangled: security\.curve\.secretKey: is written inline in .*entangled\.yaml, which others can read \(chmod 600 it/ },
   ];
   for (const c of bad) {
     it(`${c.what}: exit 2 with the line start prints`, async () => {
@@ -81,6 +92,18 @@ describe('entangled check', () => {
     });
   }
 
+  it('an inline secretKey in a config only its owner can read (0600) is fine', async () => {
+    const { root: r2, nodes: defs } = await defineCluster({ curve: { keyFile: ['alpha'] } });
+    try {
+      inlineSecret(defs[0]!, 0o600);
+      const r = await runCli(['check', '--config', defs[0]!.configPath]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /OK: node alpha, .*CURVE on/);
+    } finally {
+      rmSync(r2, { recursive: true, force: true });
+    }
+  });
+
   it('usage errors exit 2', async () => {
     assert.equal((await runCli(['check'])).code, 2);
     assert.equal((await runCli(['check', '--config'])).code, 2);
@@ -88,4 +111,83 @@ describe('entangled check', () => {
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /nope\.yaml: cannot read \(ENOENT\)/);
   });
+});
+
+/**
+ * Run as the node's user, `check` also finds what would fail later (CONTRACT.md): a listed file
+ * this user cannot read, or a folder where a write of it stages its temp file that this user
+ * cannot write. Each case is a fresh alpha run as nobody: its listed files are in etc/ (nobody's
+ * own), its stateDir is nobody's; `spoil` then takes something away.
+ */
+describe('entangled check as the node\'s user (nobody)', { skip: cannotRunAsNobody() ?? false }, () => {
+  /** A config for alpha listing `files` (relative to its folder), all in folders nobody can reach. */
+  async function asNobody(files: string[], spoil: (dir: string) => void): Promise<{ root: string; alpha: NodeDef }> {
+    const { root, nodes } = await defineCluster();
+    const alpha = nodes[0]!;
+    chmodSync(root, 0o755);
+    chmodSync(alpha.dir, 0o755);
+    for (const d of ['etc', 'ro']) mkdirSync(path.join(alpha.dir, d), { mode: 0o755 });
+    writeFileSync(path.join(alpha.dir, 'etc', 'app.conf'), 'v0\n');
+    writeFileSync(path.join(alpha.dir, 'ro', 'real.conf'), 'v0\n');
+    for (const p of ['state', 'etc', 'etc/app.conf', 'ro/real.conf']) chownSync(path.join(alpha.dir, p), NOBODY, NOBODY);
+    patchConfig(alpha, (c) => (c.files = files));
+    spoil(alpha.dir);
+    return { root, alpha };
+  }
+
+  const cases: { what: string; files: string[]; spoil: (dir: string) => void; line: RegExp | null }[] = [
+    { what: 'a config this user can live with: exit 0', files: ['etc/app.conf', 'etc/new.conf'], spoil: () => undefined, line: null },
+    {
+      what: 'a listed file\'s folder this user cannot write',
+      files: ['etc/app.conf'],
+      spoil: (dir) => chownSync(path.join(dir, 'etc'), 0, 0),
+      line: /^entangled: files\[0\]: folder \S+\/alpha\/etc is not writable by this user \(EACCES; a write of \S+\/etc\/app\.conf stages a temp file there\)$/,
+    },
+    {
+      what: 'a listed file this user cannot read',
+      files: ['etc/app.conf'],
+      spoil: (dir) => {
+        chownSync(path.join(dir, 'etc', 'app.conf'), 0, 0);
+        chmodSync(path.join(dir, 'etc', 'app.conf'), 0o600);
+      },
+      line: /^entangled: files\[0\]: \S+\/alpha\/etc\/app\.conf is not readable by this user \(EACCES\)$/,
+    },
+    {
+      what: 'a missing listed file in a folder this user cannot write (it would be created there)',
+      files: ['etc/app.conf', 'ro/new.conf'],
+      spoil: () => undefined,
+      line: /^entangled: files\[1\]: folder \S+\/alpha\/ro is not writable by this user \(EACCES; a write of \S+\/ro\/new\.conf stages/,
+    },
+    {
+      what: 'a listed link whose target\'s folder this user cannot write (its own folder it can)',
+      files: ['etc/link.conf'],
+      spoil: (dir) => {
+        symlinkSync('../ro/real.conf', path.join(dir, 'etc', 'link.conf'));
+        lchownSync(path.join(dir, 'etc', 'link.conf'), NOBODY, NOBODY);
+      },
+      line: /^entangled: files\[0\]: folder \S+\/alpha\/ro is not writable by this user \(EACCES; a write of \S+\/etc\/link\.conf stages/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.line === null ? c.what : `${c.what}: exit 2 with one line naming it; as root, exit 0`, async () => {
+      const { root, alpha } = await asNobody(c.files, c.spoil);
+      try {
+        const r = await runCli(['check', '--config', alpha.configPath], 10000, {}, NOBODY);
+        if (c.line === null) {
+          assert.equal(r.code, 0, r.stderr);
+          assert.match(r.stdout, /^\S+: OK: node alpha, \d files, 1 peer \(beta\)/);
+          return;
+        }
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.equal(r.stdout, '');
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+        assert.match(r.stderr.trimEnd(), c.line);
+        // What only this user cannot do is no error of the config: root (start's usual user) may.
+        const asRoot = await runCli(['check', '--config', alpha.configPath]);
+        assert.equal(asRoot.code, 0, asRoot.stderr);
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
 });

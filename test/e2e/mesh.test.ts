@@ -44,7 +44,7 @@ async function force(node: RunningNode, body: unknown): Promise<{ status: number
 }
 
 describe('a mesh of five nodes', () => {
-  /** The versions written; an in-place write may also be read while truncated (an empty version). */
+  /** The versions written: only these are counted. */
   const versions = new Set<string>();
   let root: string;
   let nodes: RunningNode[] = [];

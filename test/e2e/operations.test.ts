@@ -132,6 +132,10 @@ describe('validate', () => {
     const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
     try {
       save(a, 'app.conf', 'broken\n');
+      await a.waitHashed('app.conf', 'broken\n');
+      // The sender shows beta's refusal as beta reported it, within a second.
+      const seen = await a.waitPeerError('app.conf', 'beta', new RegExp(`^validate refused version ${md5('broken\n')} from alpha: `));
+      assert.equal(seen.status, 'pending');
       const refused = await b.waitLog((l) => l.msg === 'hook validate failed' && l.path === b.file('app.conf'), 'the refusal');
       assert.equal(refused.code, 1);
       const st = await waitFor('beta reports the refusal', async () => {
@@ -139,6 +143,7 @@ describe('validate', () => {
         return f.error?.includes('validate') ? f : null;
       });
       assert.match(st.error!, new RegExp(md5('broken\n')));
+      assert.equal(seen.error, st.error);
       assert.equal(read(b, 'app.conf'), 'ok 0\n');
       // Retransmissions do not run the command again and again.
       await new Promise((r) => setTimeout(r, 800));
@@ -147,12 +152,15 @@ describe('validate', () => {
       const fromA = await fileState(a, 'app.conf');
       assert.equal(fromA.peers.beta!.status, 'pending');
       assert.notEqual(fromA.status, 'aligned');
+      // Still shown: retransmissions are answered with the refusal, not run again.
+      assert.equal(fromA.peers.beta!.error, st.error);
       assert.deepEqual(readdirSync(b.def.dir).filter((n) => n.endsWith('.entangled-tmp')), []);
 
       await replicate(a, b, 'app.conf', 'ok 1\n');
       await b.waitLog((l) => l.msg === 'hook validate ran' && l.code === 0, 'a passing validation');
       await a.waitStatus('app.conf', 'aligned');
       assert.equal((await fileState(b, 'app.conf')).error, null);
+      assert.equal((await fileState(a, 'app.conf')).peers.beta!.error, undefined);
     } finally {
       await stopAll([a, b], root);
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.js';
 import { defineCluster, startCluster, stopAll, type RunningNode } from '../helpers/cluster.js';
 import { saveLargeFile } from '../helpers/large-file.js';
@@ -21,8 +22,11 @@ async function waitGrowth(page: Page, peer: string, than: number): Promise<void>
 it('the status page shows a progress bar in the peer\'s cell during a large transfer, on both nodes, and drops it after (real Chromium)', async () => {
   const { root, nodes } = await defineCluster({ files: { 'big.bin': 'small at first\n' } });
   const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
-  const browser = await launchChromium();
+  // Launched inside the try: a Chromium that cannot start must not leave the nodes running (the
+  // test file would never exit).
+  let browser: Browser | undefined;
   try {
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1200, height: 640 } });
     const [sender, receiver] = [await context.newPage(), await context.newPage()];
     await sender.goto(`${a.api}/`);
@@ -50,7 +54,7 @@ it('the status page shows a progress bar in the peer\'s cell during a large tran
       await page.locator('[role="progressbar"]').waitFor({ state: 'detached', timeout: 5000 });
     }
   } finally {
-    await browser.close();
+    await browser?.close();
     await stopAll([a, b], root);
   }
 });

@@ -66,8 +66,8 @@ describe('replication between two real nodes', () => {
   });
 
   it('does not echo: the origin file is not rewritten and the receiver publishes nothing', async () => {
-    // Saved by rename: exactly one new version ever exists (a truncating write would expose
-    // an empty one, which is rightly published too).
+    // Saved by rename: exactly one new version ever exists (a truncating write that stayed empty
+    // 250 ms, as a loaded machine may make it, would rightly be published too).
     writeFileSync(`${a.file('echo.conf')}.new`, 'echo 1\n');
     renameSync(`${a.file('echo.conf')}.new`, a.file('echo.conf'));
     const written = statSync(a.file('echo.conf'));

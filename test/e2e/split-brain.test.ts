@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import {
@@ -16,6 +16,12 @@ import {
 } from '../helpers/cluster.js';
 
 const read = (n: RunningNode, f: string) => readFileSync(n.file(f), 'utf8');
+
+/** Replaces `file` by a rename, as an editor saves: never seen empty or half written. */
+function save(file: string, content: string): void {
+  writeFileSync(`${file}.save`, content);
+  renameSync(`${file}.save`, file);
+}
 
 /** Waits until the node's journal (stateDir) records these agreed versions with its peer. */
 async function waitJournal(n: RunningNode, agreed: Record<string, string>): Promise<void> {
@@ -66,6 +72,43 @@ describe('split-brain', () => {
         await n.waitStatus('one.conf', 'aligned');
         await n.waitStatus('two.conf', 'aligned');
       }
+    } finally {
+      await stopAll([a, b], root);
+    }
+  });
+
+  it('a change the peer cannot take (both sides changed while in reach): each sender shows the peer\'s error until it is resolved', async () => {
+    const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' }, peerTimeoutMs: 3000 });
+    const [a, b] = (await startCluster(nodes)) as [RunningNode, RunningNode];
+    try {
+      await a.waitStatus('app.conf', 'aligned');
+      await b.waitStatus('app.conf', 'aligned');
+      // Beta paused (not long enough to be lost): alpha's change waits in its socket while
+      // beta's own edit lands; each then refuses the other's change, which names v0.
+      b.proc.kill('SIGSTOP');
+      try {
+        save(a.file('app.conf'), 'alpha\n');
+        await a.waitHashed('app.conf', 'alpha\n');
+        save(b.file('app.conf'), 'beta\n');
+      } finally {
+        b.proc.kill('SIGCONT');
+      }
+      const refused = (node: string, holds: string) =>
+        `split-brain: ${node}'s copy is ${md5(holds)}, not ${md5('v0\n')} (the version this change replaces); neither copy was overwritten`;
+      const atA = await a.waitPeerError('app.conf', 'beta', /^split-brain/, 2000);
+      assert.equal(atA.error, refused('beta', 'beta\n'));
+      const atB = await b.waitPeerError('app.conf', 'alpha', /^split-brain/, 2000);
+      assert.equal(atB.error, refused('alpha', 'alpha\n'));
+      await a.waitStatus('app.conf', 'split-brain');
+      assert.equal(read(a, 'app.conf'), 'alpha\n');
+      assert.equal(read(b, 'app.conf'), 'beta\n');
+
+      // A new change on alpha resolves it: beta holds alpha's version, neither shows an error.
+      save(a.file('app.conf'), 'alpha again\n');
+      await a.waitStatus('app.conf', 'aligned');
+      await b.waitStatus('app.conf', 'aligned');
+      assert.equal((await a.state()).files[0]!.peers.beta!.error, undefined);
+      assert.equal((await b.state()).files[0]!.peers.alpha!.error, undefined);
     } finally {
       await stopAll([a, b], root);
     }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, defineCluster, md5, md5File, patchConfig, startCluster, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { cannotRunAsNobody, defineCluster, NOBODY, md5, md5File, patchConfig, startCluster, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
 
 /**
  * Replicated promptly: by the watcher's report, well before the 5 s stat sweep that would
@@ -176,15 +176,6 @@ describe('a dangling listed link', () => {
     }
   });
 });
-
-const NOBODY = 65534;
-
-/** Why this test cannot run a node as `nobody` here, or null when it can. */
-function cannotRunAsNobody(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root to run a node as another user';
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], { uid: NOBODY, gid: NOBODY });
-  return probe.status === 0 ? null : `user nobody cannot read ${CLI} (a folder above the checkout is private)`;
-}
 
 describe('a listed link whose target\'s folder the node may not write', () => {
   it('is a per-file error naming the target\'s folder; the link and the target stay; it clears once allowed', { skip: cannotRunAsNobody() ?? false }, async () => {

@@ -42,7 +42,7 @@ describe('nodes that list different names', () => {
       assert.equal(line.path, a.file('a.conf'));
 
       // Edits of a name the peer does not list: each change frame reaches beta and is dropped there, counted.
-      const dropped = 'entangled_frames_dropped_total{reason="unlisted"}';
+      const dropped = 'entangled_frames_dropped_total{reason="not_listed"}';
       const before = await metric(b, dropped);
       const seenA = a.logs.length;
       const seenB = b.logs.length;

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -186,7 +186,9 @@ export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: 
       ...(n.keys ? { security: { curve: curveConfig(n, opts.curve?.keyFile ?? [names[0]!]) } } : {}),
       ...opts.extra,
     };
-    writeFileSync(n.configPath, stringify(config));
+    // A config holding its secret key inline must not be readable by others (start refuses it).
+    const inlineSecret = (config.security?.curve as Record<string, string> | undefined)?.secretKey !== undefined;
+    writeFileSync(n.configPath, stringify(config), { mode: inlineSecret ? 0o600 : 0o644 });
     for (const [file, content] of Object.entries(files)) {
       const own = opts.contents?.[n.name]?.[file];
       const c = own !== undefined ? own : content;
@@ -275,6 +277,14 @@ export class RunningNode {
     }, timeoutMs, 20);
   }
 
+  /** Waits until `peer`'s entry for file `name` shows an error matching `pattern` (what the peer reported); returns the entry. */
+  async waitPeerError(name: string, peer: string, pattern: RegExp, timeoutMs = 1000): Promise<StateDoc['files'][number]['peers'][string]> {
+    return waitFor(`${this.def.name}: ${peer}'s error for ${name} matches ${pattern}`, async () => {
+      const p = (await this.state()).files.find((x) => x.name === name)?.peers[peer];
+      return p?.error !== undefined && pattern.test(p.error) ? p : null;
+    }, timeoutMs, 10);
+  }
+
   /** Waits until the node has read (hashed) its copy of `name` holding `content`. */
   async waitHashed(name: string, content: string | Buffer, timeoutMs = 5000): Promise<void> {
     const want = md5(content);
@@ -310,7 +320,7 @@ export interface StateDoc {
     size: number | null;
     mtime: string | null;
     error: string | null;
-    peers: Record<string, { md5: string | null; status: string; changed?: string[] | null; transfer?: { direction: 'in' | 'out'; bytes: number; total: number } }>;
+    peers: Record<string, { md5: string | null; status: string; changed?: string[] | null; transfer?: { direction: 'in' | 'out'; bytes: number; total: number }; error?: string }>;
   }[];
 }
 
@@ -373,10 +383,22 @@ export async function diverge(a: RunningNode, b: RunningNode, name: string, mine
   b.proc.kill('SIGCONT');
 }
 
-/** Runs the CLI to completion and returns its exit code and output. */
-export function runCli(args: string[], timeoutMs = 10000, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/** The uid (and gid) of `nobody`, for tests that run a node or the CLI as an unprivileged user. */
+export const NOBODY = 65534;
+
+/** Why a test cannot run the CLI as `nobody` here, or null when it can. */
+export function cannotRunAsNobody(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root to run a node as another user';
+  // A checkout inside a private folder (mktemp -d is 0700) is out of nobody's reach.
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI)}, require('fs').constants.R_OK)`], { uid: NOBODY, gid: NOBODY });
+  return probe.status === 0 ? null : `user nobody cannot read ${CLI} (a folder above the checkout is private)`;
+}
+
+/** Runs the CLI to completion (as user `uid` when given) and returns its exit code and output. */
+export function runCli(args: string[], timeoutMs = 10000, env: Record<string, string> = {}, uid?: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const as = uid === undefined ? {} : { uid, gid: uid };
+    const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env }, ...as });
     let stdout = '';
     let stderr = '';
     proc.stdout.on('data', (d) => (stdout += d));

@@ -42,6 +42,8 @@ export interface InProcessOptions {
   readonly validate?: Record<string, string>;
   readonly peerTimeoutMs?: number;
   readonly reconcile?: 'manual' | 'auto';
+  /** The top-level settleMs (default: none written, so 0). */
+  readonly settleMs?: number;
   readonly clock?: Clock;
 }
 
@@ -89,6 +91,7 @@ export async function startNodeWithFakePeer(t: TestContext, opts: InProcessOptio
       stateDir: 'state',
       reconcile: opts.reconcile ?? 'manual',
       peerTimeoutMs: opts.peerTimeoutMs ?? 1000,
+      ...(opts.settleMs === undefined ? {} : { settleMs: opts.settleMs }),
     }),
   );
   const settings = loadSettings(configPath);

@@ -24,11 +24,12 @@ function freshDir(): string {
   return dir;
 }
 
-/** Writes `yaml` (with $DIR expanded) as config.yaml in a fresh folder. */
-function writeConfig(yaml: string, name = 'config.yaml'): { dir: string; file: string } {
+/** Writes `yaml` (with $DIR expanded) as config.yaml (mode 0600, as one holding a secret must be) in a fresh folder. */
+function writeConfig(yaml: string, name = 'config.yaml', mode = 0o600): { dir: string; file: string } {
   const dir = freshDir();
   const file = path.join(dir, name);
-  writeFileSync(file, yaml.replaceAll('$DIR', dir));
+  writeFileSync(file, yaml.replaceAll('$DIR', dir), { mode });
+  chmodSync(file, mode);
   return { dir, file };
 }
 
@@ -64,16 +65,17 @@ describe('loadSettings: accepted configurations', () => {
     const s = loadSettings(file);
     assert.equal(s.configPath, file);
     assert.equal(s.node, 'alpha');
-    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null });
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null });
     assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
+    assert.equal(s.settleMs, 0);
     assert.deepEqual(s.peers, [{ name: 'beta', pub: 'tcp://192.0.2.2:9877', rep: 'tcp://192.0.2.2:9878', publicKeys: [] }]);
     assert.equal(s.security, null);
     assert.equal(s.backups, 5);
     assert.deepEqual(s.hooks, { onPeerDown: null, onPeerUp: null, onSplitBrain: null, timeoutMs: 30_000 });
-    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null }]);
+    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null }]);
   });
 
   test('returns frozen settings', () => {
@@ -94,14 +96,23 @@ m2m: { pub: "tcp://*:7001", rep: "ipc:///tmp/alpha.rep" }
 ${PEERS}${FILES}stateDir: /srv/entangled
 reconcile: auto
 peerTimeoutMs: 5000
+settleMs: 200
 `,
     );
     const s = loadSettings(file);
-    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret' });
+    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret', tokenFile: null });
     assert.deepEqual(s.m2m, { pub: 'tcp://*:7001', rep: 'ipc:///tmp/alpha.rep' });
     assert.equal(s.stateDir, '/srv/entangled');
     assert.equal(s.reconcile, 'auto');
     assert.equal(s.peerTimeoutMs, 5000);
+    assert.equal(s.settleMs, 200);
+  });
+
+  test('takes a file\'s own settleMs beside the top-level one (null where the file has none)', () => {
+    const { file } = writeConfig(`node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    settleMs: 500\n  - conf/other.conf\nsettleMs: 100\n`);
+    const s = loadSettings(file);
+    assert.equal(s.settleMs, 100);
+    assert.deepEqual(s.files.map((f) => f.settleMs), [500, null]);
   });
 
   test('resolves relative paths against the config file folder; the name is the entry as written', () => {
@@ -124,11 +135,11 @@ stateDir: state
     try {
       const s = loadSettings(file);
       assert.deepEqual(s.files, [
-        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null },
-        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null },
-        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null },
-        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null },
-        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null },
+        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null },
+        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null, settleMs: null },
+        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null },
+        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null },
+        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null, settleMs: null },
       ]);
       assert.equal(s.stateDir, path.join(dir, 'state'));
     } finally {
@@ -152,7 +163,7 @@ stateDir: state
   test('accepts a listed file that does not exist when its folder does', () => {
     const { dir, file } = writeConfig(`node: alpha\n${PEERS}files:\n  - conf/not-yet.conf\n`);
     const s = loadSettings(file);
-    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null }]);
+    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null, settleMs: null }]);
   });
 
   const endpoints: Case<string, string>[] = [
@@ -215,14 +226,36 @@ describe('loadSettings: security and operations keys', () => {
     assertConfigError(() => loadSettings(file), ['security.curve.secretKeyFile', '$DIR/alpha.key', 'readable by others'], dir);
   });
 
+  const inline = `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKey: "${SEC_A}"\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`;
+  for (const mode of [0o600, 0o640]) {
+    test(`reads an inline secretKey from a config file of mode 0${mode.toString(8)} (others cannot read it)`, () => {
+      assert.equal(loadSettings(writeConfig(inline, 'config.yaml', mode).file).security?.curve.secretKey, SEC_A);
+    });
+  }
+
+  test('refuses an inline secretKey in a config file others can read (0644), naming the key and the file', () => {
+    const { dir, file } = writeConfig(inline, 'config.yaml', 0o644);
+    assertConfigError(() => loadSettings(file), ['security.curve.secretKey', 'inline', '$DIR/config.yaml', 'others can read', 'chmod 600'], dir);
+  });
+
+  test('a 0644 config file is fine when its secret is in a key file', () => {
+    const { dir, file } = writeConfig(
+      `node: alpha\nsecurity:\n  curve:\n    publicKey: "${PUB_A}"\n    secretKeyFile: alpha.key\n${PEERS}    publicKey: "${PUB_B}"\n${FILES}`,
+      'config.yaml',
+      0o644,
+    );
+    writeFileSync(path.join(dir, 'alpha.key'), SEC_A, { mode: 0o600 });
+    assert.equal(loadSettings(file).security?.curve.secretKey, SEC_A);
+  });
+
   test('reads per-file validate and onApply, backups and the cluster hooks', () => {
     const { dir, file } = writeConfig(
       `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    validate: "grep -q listen {}"\n    onApply: "echo applied"\n  - conf/other.conf\nbackups: 2\nhooks:\n  onPeerDown: "echo down"\n  onSplitBrain: "echo split"\n  timeoutMs: 500\n`,
     );
     const s = loadSettings(file);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied' },
-      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied', settleMs: null },
+      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null },
     ]);
     assert.equal(s.backups, 2);
     assert.deepEqual(s.hooks, { onPeerDown: 'echo down', onPeerUp: null, onSplitBrain: 'echo split', timeoutMs: 500 });
@@ -357,14 +390,14 @@ describe('settingsFromRaw(raw, configPath)', () => {
       },
       path.join(dir, 'never-written.yaml'),
     );
-    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null });
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null });
     assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null },
-      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null },
+      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null },
     ]);
   });
 
@@ -387,6 +420,27 @@ describe('settingsFromRaw(raw, configPath)', () => {
       assertConfigError(() => settingsFromRaw(c.given, path.join(dir, 'config.yaml')), c.expect, dir);
     });
   }
+});
+
+describe('loadSettings: two addresses this node binds that are the same address', () => {
+  const withM2m = (m2m: string, api = '') => `${MINIMAL}m2m: ${m2m}\n${api}`;
+  const rejected: Case<string, string>[] = [
+    { description: 'm2m.pub equal to m2m.rep', given: withM2m('{ pub: "tcp://0.0.0.0:9877", rep: "tcp://0.0.0.0:9877" }'), expect: 'm2m.rep: tcp://0.0.0.0:9877 is the same address as m2m.pub (tcp://0.0.0.0:9877); each address this node binds needs its own' },
+    { description: 'm2m.rep on an address the wildcard m2m.pub takes', given: withM2m('{ pub: "tcp://*:9877", rep: "tcp://127.0.0.1:9877" }'), expect: 'm2m.rep: tcp://127.0.0.1:9877 is the same address as m2m.pub (tcp://*:9877); each address this node binds needs its own' },
+    { description: 'one ipc path for both', given: withM2m('{ pub: "ipc:///tmp/a", rep: "ipc:///tmp/a" }'), expect: 'm2m.rep: ipc:///tmp/a is the same address as m2m.pub (ipc:///tmp/a); each address this node binds needs its own' },
+    { description: 'the API on m2m.rep\'s address', given: withM2m('{ rep: "tcp://127.0.0.1:9000" }', 'api: { port: 9000 }\n'), expect: 'api.port: 9000 on 127.0.0.1 (the API) is the same address as m2m.rep (tcp://127.0.0.1:9000); each address this node binds needs its own' },
+    { description: 'the API on the default m2m.pub port', given: withM2m('{ rep: "tcp://0.0.0.0:9000" }', 'api: { port: 9877 }\n'), expect: 'api.port: 9877 on 127.0.0.1 (the API) is the same address as m2m.pub (tcp://0.0.0.0:9877); each address this node binds needs its own' },
+  ];
+  for (const c of rejected) {
+    test(`rejects ${c.description}`, () => {
+      const { dir, file } = writeConfig(c.given);
+      assert.equal(assertConfigError(() => loadSettings(file), [], dir), c.expect);
+    });
+  }
+  test('accepts one port on two addresses, and the API beside them', () => {
+    const s = loadSettings(writeConfig(withM2m('{ pub: "tcp://127.0.0.1:9877", rep: "tcp://127.0.0.2:9877" }', 'api: { port: 9878 }\n')).file);
+    assert.deepEqual(s.m2m, { pub: 'tcp://127.0.0.1:9877', rep: 'tcp://127.0.0.2:9877' });
+  });
 });
 
 describe('loadSettings: rejected configurations throw a one-line ConfigError naming the key or path', () => {
@@ -468,6 +522,12 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
     },
     { description: 'an unknown reconcile mode', given: `${MINIMAL}reconcile: sometimes\n`, expect: ['reconcile'] },
     { description: 'a peerTimeoutMs that is not a number', given: `${MINIMAL}peerTimeoutMs: fast\n`, expect: ['peerTimeoutMs'] },
+    { description: 'a negative settleMs', given: `${MINIMAL}settleMs: -1\n`, expect: ['settleMs: must be 0 or more'] },
+    { description: 'a settleMs that is not a number', given: `${MINIMAL}settleMs: slow\n`, expect: ['settleMs: must be a number of milliseconds'] },
+    { description: 'a settleMs in fractions of a millisecond', given: `${MINIMAL}settleMs: 2.5\n`, expect: ['settleMs: must be a whole number'] },
+    { description: 'a settleMs over a minute', given: `${MINIMAL}settleMs: 60001\n`, expect: ['settleMs: must be at most 60000'] },
+    { description: 'a file\'s settleMs that is not a number', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    settleMs: slow\n`, expect: ['files[0].settleMs: must be a number of milliseconds'] },
+    { description: 'a file\'s negative settleMs', given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - path: conf/other.conf\n    settleMs: -5\n`, expect: ['files[1].settleMs: must be 0 or more'] },
     { description: 'an api port out of range', given: `${MINIMAL}api:\n  port: 70000\n`, expect: ['api.port'] },
     { description: 'a file entry that is not a string or object', given: `node: alpha\n${PEERS}files:\n  - 42\n`, expect: ['files[0]'] },
     { description: 'text that is not YAML', given: 'node: alpha\npeers: [\n  - {name: beta\n', expect: ['$DIR/config.yaml'] },
@@ -493,5 +553,50 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
   test('rejects a config path that is a folder, naming it', () => {
     const dir = freshDir();
     assertConfigError(() => loadSettings(path.join(dir, 'conf')), [path.join(dir, 'conf')], dir);
+  });
+});
+
+describe('loadSettings: api.tokenFile', () => {
+  /** A config whose api reads its token from `token.txt` (written with `content` and `mode`) beside it. */
+  function withTokenFile(content: string, mode = 0o600, api = 'tokenFile: token.txt') {
+    const { dir, file } = writeConfig(`node: alpha\napi: { ${api} }\n${PEERS}${FILES}`);
+    writeFileSync(path.join(dir, 'token.txt'), content, { mode });
+    chmodSync(path.join(dir, 'token.txt'), mode);
+    return { dir, file };
+  }
+
+  const accepted: Case<{ content: string; mode: number }, string>[] = [
+    { description: 'a 0600 file: its line, the trailing newline dropped', given: { content: 's3cret\n', mode: 0o600 }, expect: 's3cret' },
+    { description: 'a CRLF line ending is dropped too', given: { content: 's3cret\r\n', mode: 0o600 }, expect: 's3cret' },
+    { description: 'no trailing newline', given: { content: 's3cret', mode: 0o600 }, expect: 's3cret' },
+    { description: 'readable by its group (0640): operators of that group may read it for the CLI', given: { content: 's3cret\n', mode: 0o640 }, expect: 's3cret' },
+  ];
+  for (const c of accepted) {
+    test(`reads ${c.description}`, () => {
+      const { dir, file } = withTokenFile(c.given.content, c.given.mode);
+      assert.deepEqual(loadSettings(file).api, { host: '127.0.0.1', port: 9876, token: c.expect, tokenFile: path.join(dir, 'token.txt') });
+    });
+  }
+
+  const refused: Case<{ content: string; mode?: number; api?: string }, string[]>[] = [
+    { description: 'readable by others (0644)', given: { content: 's3cret\n', mode: 0o644 }, expect: ['api.tokenFile', '$DIR/token.txt', 'readable by others'] },
+    { description: 'empty', given: { content: '' }, expect: ['api.tokenFile', '$DIR/token.txt', 'is empty'] },
+    { description: 'a newline alone', given: { content: '\n' }, expect: ['api.tokenFile', '$DIR/token.txt', 'is empty'] },
+    { description: 'two lines', given: { content: 'one\ntwo\n' }, expect: ['api.tokenFile', '$DIR/token.txt', 'more than one line'] },
+    { description: 'spaces around the token', given: { content: ' s3cret \n' }, expect: ['api.tokenFile', '$DIR/token.txt', 'spaces'] },
+    { description: 'set together with api.token', given: { content: 's3cret\n', api: 'token: other, tokenFile: token.txt' }, expect: ['api.tokenFile', 'api.token'] },
+  ];
+  for (const c of refused) {
+    test(`refuses a token file ${c.description}, in one line naming the key`, () => {
+      const { dir, file } = withTokenFile(c.given.content, c.given.mode, c.given.api);
+      assertConfigError(() => loadSettings(file), c.expect, dir);
+    });
+  }
+
+  test('refuses a token file that does not exist, and one that is a folder', () => {
+    const { dir, file } = writeConfig(`node: alpha\napi: { tokenFile: token.txt }\n${PEERS}${FILES}`);
+    assertConfigError(() => loadSettings(file), ['api.tokenFile', '$DIR/token.txt', 'ENOENT'], dir);
+    mkdirSync(path.join(dir, 'token.txt'));
+    assertConfigError(() => loadSettings(file), ['api.tokenFile', '$DIR/token.txt', 'not a regular file'], dir);
   });
 });

@@ -97,6 +97,9 @@ describe('checkFrame: good frames pass', () => {
     { description: 'change whose name is exactly at the size limit', given: with_(change, { name: 'n'.repeat(LIMITS.name) }), expect: with_(change, { name: 'n'.repeat(LIMITS.name) }) },
     { description: 'have', given: have, expect: have },
     { description: 'have for a missing file with a conflict', given: with_(have, { md5: null, re: null, conflict: 'gamma' }), expect: with_(have, { md5: null, re: null, conflict: 'gamma' }) },
+    { description: 'have answering a change it could not write, with its error', given: with_(have, { md5: PREV, error: 'EPERM: operation not permitted' }), expect: with_(have, { md5: PREV, error: 'EPERM: operation not permitted' }) },
+    { description: 'have refusing a change in split-brain, with its error', given: with_(have, { md5: PREV, conflict: 'alpha', error: 'split-brain' }), expect: with_(have, { md5: PREV, conflict: 'alpha', error: 'split-brain' }) },
+    { description: 'have whose error is exactly at the size limit', given: with_(have, { error: 'e'.repeat(LIMITS.error) }), expect: with_(have, { error: 'e'.repeat(LIMITS.error) }) },
     { description: 'heartbeat', given: heartbeat, expect: heartbeat },
   ];
   for (const c of cases) {
@@ -152,6 +155,11 @@ describe('checkFrame: malformed frames are rejected with a reason', () => {
     { description: 'have: conflict empty', given: with_(have, { conflict: '' }), expect: 'bad conflict' },
     { description: 'have: conflict a number', given: with_(have, { conflict: 1 }), expect: 'bad conflict' },
     { description: 'have: conflict missing', given: with_(have, { conflict: undefined }), expect: 'bad conflict' },
+    { description: 'have: error empty', given: with_(have, { error: '' }), expect: 'bad error' },
+    { description: 'have: error null', given: with_(have, { error: null }), expect: 'bad error' },
+    { description: 'have: error a number', given: with_(have, { error: 13 }), expect: 'bad error' },
+    { description: 'have: error oversized', given: with_(have, { error: 'e'.repeat(LIMITS.error + 1) }), expect: 'bad error' },
+    { description: 'have: error without the change it answers (re null)', given: with_(have, { re: null, error: 'EPERM' }), expect: 'bad error' },
     { description: 'heartbeat: sum missing', given: with_(heartbeat, { sum: undefined }), expect: 'bad sum' },
     { description: 'heartbeat: sum oversized', given: with_(heartbeat, { sum: 's'.repeat(LIMITS.sum + 1) }), expect: 'bad sum' },
   ];
@@ -252,6 +260,7 @@ describe('decodeFrame(bytes, scope)', () => {
   const good: Case<ChangeFrame | HaveFrame | HeartbeatFrame, unknown>[] = [
     { description: 'an encoded change passes', given: change, expect: change },
     { description: 'an encoded have passes', given: have, expect: have },
+    { description: 'an encoded have with an error passes', given: { ...have, md5: PREV, error: 'validate refused' }, expect: { ...have, md5: PREV, error: 'validate refused' } },
     { description: 'an encoded heartbeat passes', given: heartbeat, expect: heartbeat },
   ];
   for (const c of good) {
@@ -285,6 +294,7 @@ describe('decodeFrame(bytes, scope)', () => {
     { description: 'unknown kind', given: pack(with_(change, { t: 'rm' })), expect: 'unknown kind' },
     { description: 'md5 in uppercase', given: pack(with_(change, { md5: md5(DATA).toUpperCase() })), expect: 'bad md5' },
     { description: 'md5 too short', given: pack(with_(have, { md5: 'abc123' })), expect: 'bad md5' },
+    { description: 'a have whose error is oversized', given: pack(with_(have, { error: 'e'.repeat(LIMITS.error + 1) })), expect: 'bad error' },
     { description: 'data as a string', given: pack(with_(change, { data: 'listen 80;\n' })), expect: 'bad data' },
     { description: 'ts as a string', given: pack(with_(change, { ts: 'now' })), expect: 'bad ts' },
     { description: 'oversized name', given: pack(with_(change, { name: 'n'.repeat(LIMITS.name + 1) })), expect: 'bad name' },

@@ -116,3 +116,20 @@ describe('the force progress bar', () => {
     assert.equal(pickTransfer(stateWith(['beta'], undefined).files, {}), null);
   });
 });
+
+describe('entangled status lists errors under the tables', () => {
+  test('the file\'s own error, then each peer\'s reported error, named by file and peer', () => {
+    const st = stateWith(['beta', 'gamma'], undefined);
+    const files = st.files.map((f, i) =>
+      i === 0 ? { ...f, error: 'cannot read listed file', peers: { ...f.peers, gamma: { md5: B, status: 'pending' as const, error: 'EPERM: cannot keep the owner of /srv/big.bin' } } } : f,
+    );
+    const lines = statusLines({ ...st, files }, plain, 120);
+    const tail = lines.slice(lines.indexOf('') + 1).join('\n').split('\n').slice(-2);
+    assert.deepEqual(tail, ['big.bin: cannot read listed file', 'big.bin at gamma: EPERM: cannot keep the owner of /srv/big.bin']);
+  });
+
+  test('no error: no lines for it', () => {
+    const lines = statusLines(stateWith(['beta'], undefined), plain, 120).join('\n');
+    assert.doesNotMatch(lines, / at beta: /);
+  });
+});
