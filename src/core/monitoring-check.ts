@@ -11,7 +11,7 @@ export interface CheckInput {
     readonly name: string;
     readonly status: string;
     readonly error: string | null;
-    readonly peers: Readonly<Record<string, { readonly status: string; readonly md5?: string | null; readonly error?: string | undefined }>>;
+    readonly peers: Readonly<Record<string, { readonly status: string; readonly md5?: string | null; readonly error?: string | undefined; readonly changed?: readonly string[] | null | undefined }>>;
   }[];
 }
 
@@ -30,6 +30,13 @@ const ON = new Set(['missing', 'unlisted']);
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /** A check prints exactly one line, whatever an error message holds. */
 const oneLine = (s: string) => s.replace(/\s*[\r\n]+\s*/g, ' ');
+
+/** Who changed since the last agreement, in a few words. */
+function changedWords(changed: readonly string[] | null): string {
+  if (changed === null) return 'no agreement on record';
+  if (changed.length === 0) return 'neither changed';
+  return `${changed.join(' and ')} changed`;
+}
 
 /**
  * `entangled status --check`: OK (0) when every file is aligned with every peer; CRITICAL (2)
@@ -56,8 +63,12 @@ export function checkState(state: CheckInput): CheckResult {
       groups.set(v.status, [...(groups.get(v.status) ?? []), p.name]);
     }
     for (const [status, peers] of groups) {
+      // A split-brain says which side changed since the last agreement: the side force --changed takes.
+      // With one peer in the group its name is already there; with several each says whose it is.
+      const sides = status === 'split-brain' ? peers.flatMap((n) => (f.peers[n]?.changed !== undefined ? [`${peers.length > 1 ? `${n}: ` : ''}${changedWords(f.peers[n]!.changed!)}`] : [])) : [];
       const errors = peers.flatMap((n) => (f.peers[n]?.error ? [`${n}: ${f.peers[n]!.error}`] : []));
-      const text = `${f.name} ${status} ${ON.has(status) ? 'on' : 'with'} ${peers.join(', ')}${errors.length ? ` (${errors.join('; ')})` : ''}`;
+      const notes = [...sides, ...errors];
+      const text = `${f.name} ${status} ${ON.has(status) ? 'on' : 'with'} ${peers.join(', ')}${notes.length ? ` (${notes.join('; ')})` : ''}`;
       (status === 'split-brain' ? critical : warning).push(text);
     }
   }

@@ -15,8 +15,8 @@ import { ip, removeStaleNamespaces, whyNoNetns } from '../helpers/netns.js';
  * /var/lib/entangled of its own (bound by the wrapper below). Every fenced block the README marks
  * with `<!-- guide: WHO -->` runs, line by line, on that host; the few commands that need what a
  * namespace is not (systemd, scp, apt, a second useradd on the one /etc/passwd both hosts share)
- * are emulated, and nothing else. A command whose comment shows a monitoring status (`# OK: …`)
- * is re-run, as an operator would, until it prints that status.
+ * are emulated, and nothing else. A command whose comment shows a monitoring line (`# OK: …`)
+ * is re-run, as an operator would, until it prints exactly that line.
  */
 
 type Who = 'build' | 'install' | 'both' | 'alpha' | 'beta';
@@ -207,15 +207,24 @@ describe("the README's operator's guide on two hosts", { skip: skip ?? false, ti
     return text.replace(/@(alpha|beta)\.key@/g, (_m, n: string) => key(n === 'alpha' ? a : b)!);
   }
 
+  /** What an operator would have seen, printed as the test's diagnostics. */
+  const transcript: string[] = [];
+
   async function runLine(h: Host | null, line: string): Promise<string> {
+    const out = await runLineOnce(h, line);
+    transcript.push(`${h?.name ?? 'build'}# ${line}${out ? `\n${out.trimEnd()}` : ''}`);
+    return out;
+  }
+
+  async function runLineOnce(h: Host | null, line: string): Promise<string> {
     if (h && (await emulated(h, line))) return '';
-    // `cmd  # OK: …`: a monitoring check, re-run until it prints the status the guide shows.
-    const status = /#\s*(OK|WARNING|CRITICAL|UNKNOWN):/.exec(line)?.[1];
+    // `cmd  # OK: …`: a monitoring check, re-run until it prints the very line the guide shows.
+    const shown = /#\s*((?:OK|WARNING|CRITICAL|UNKNOWN): .*)$/.exec(line)?.[1]?.trim();
     let last = { code: null as number | null, out: '' };
-    if (status) {
-      await waitFor(`${h?.name}: \`${line}\` prints ${status}`, async () => {
+    if (shown) {
+      await waitFor(`${h?.name}: \`${line}\` prints the line the guide shows`, async () => {
         last = await run(h, line);
-        return last.out.startsWith(`${status}:`);
+        return last.out.trim() === shown;
       }, 20_000, 200).catch((err: Error) => assert.fail(`${err.message}; last output (exit ${last.code}):\n${last.out}\n${h?.log ?? ''}`));
       return last.out;
     }
@@ -260,7 +269,8 @@ describe("the README's operator's guide on two hosts", { skip: skip ?? false, ti
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('every marked block runs as written, from the tarball to a settled split-brain', async () => {
+  test('every marked block runs as written, from the tarball to a settled split-brain', async (t) => {
+    t.after(() => t.diagnostic(transcript.join('\n')));
     assert.ok(blocks.length >= 10, `only ${blocks.length} marked blocks in the guide`);
     const [alpha, beta] = hosts as [Host, Host];
     // The namespaces really hold their own /etc/app: a host's write lands in its own folder only.

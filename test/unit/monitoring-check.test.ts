@@ -45,6 +45,19 @@ describe('checkState(state)', () => {
       expect: { exit: 2, line: 'CRITICAL: b.conf split-brain with beta, gamma; peer gamma down; a.conf pending with beta' },
     },
     {
+      description: 'a split-brain says which side changed since the last agreement, per peer',
+      given: {
+        peers: [up('beta'), up('gamma'), up('delta')],
+        files: [file('c.conf', { beta: { status: 'split-brain', changed: ['alpha'] }, gamma: { status: 'split-brain', changed: ['alpha', 'gamma'] }, delta: { status: 'split-brain', changed: null } })],
+      },
+      expect: { exit: 2, line: 'CRITICAL: c.conf split-brain with beta, gamma, delta (beta: alpha changed; gamma: alpha and gamma changed; delta: no agreement on record)' },
+    },
+    {
+      description: 'a split-brain with one peer: which side changed, without repeating the peer',
+      given: { peers: [up('beta')], files: [file('d.conf', { beta: { status: 'split-brain', changed: ['alpha'] } })] },
+      expect: { exit: 2, line: 'CRITICAL: d.conf split-brain with beta (alpha changed)' },
+    },
+    {
       description: 'missing here, and missing or unlisted on a peer',
       given: {
         peers: [up('beta'), up('gamma')],
