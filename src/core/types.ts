@@ -16,11 +16,15 @@ export interface LocalFacts {
  * `md5`: undefined = not known, null = the peer has no such file.
  * `inFlight`: the md5 of a change we sent that the peer has not confirmed yet.
  * `splitBrain`: a recorded disagreement with that peer; only agreement clears it.
+ * `splitTheirs`: the peer's side of that split-brain when it was last found (null: none, or
+ * the peer had no file). Unlike `md5` it is not moved by a digest exchange, which may report
+ * the peer's next version while the change that made it is still on its way to us.
  */
 export interface PeerFileFacts {
   md5: Md5 | null | undefined;
   inFlight: Md5 | null;
   splitBrain: boolean;
+  splitTheirs: Md5 | null;
 }
 
 export const PEER_STATUSES = ['aligned', 'pending', 'split-brain', 'missing', 'unknown'] as const;
