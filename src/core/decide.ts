@@ -38,8 +38,8 @@ export interface IncomingFacts {
    */
   readonly also?: readonly Md5[];
   readonly md5: Md5;
-  /** What we know of the sender's copy of this file before this change. */
-  readonly peer: Pick<PeerFileFacts, 'md5' | 'splitBrain'>;
+  /** What we know of the sender's copy of this file before this change (`splitTheirs`: none when not given). */
+  readonly peer: Pick<PeerFileFacts, 'md5' | 'splitBrain'> & Partial<Pick<PeerFileFacts, 'splitTheirs'>>;
   /** Versions this node held before its current one (any order). */
   readonly history?: readonly Md5[];
 }
@@ -59,9 +59,11 @@ export function decideIncoming(f: IncomingFacts): IncomingDecision {
   // Our copy is an earlier version of the sender's (we missed a frame of its chain): the sender
   // had our bytes and moved on from them, so nothing of ours is lost.
   if (f.also?.includes(f.local)) return { kind: 'apply', reason: 'fast-forward' };
-  // In split-brain with the sender, and the sender changed its own side of it after we saw it:
-  // a new change made while in reach resolves the split-brain.
-  if (f.peer.splitBrain && f.prev !== null && f.prev === f.peer.md5) {
+  // In split-brain with the sender, and the sender changed its own side of it after we saw it
+  // (its copy as we know it, or as it was when the split-brain was found: a digest exchange may
+  // already have told us the result of a change whose frame we missed and now get again): a new
+  // change made while in reach resolves the split-brain.
+  if (f.peer.splitBrain && f.prev !== null && (f.prev === f.peer.md5 || f.prev === f.peer.splitTheirs)) {
     return { kind: 'apply', reason: 'resolve' };
   }
   // The change brings bytes we held before and moved on from (a late retransmission): the

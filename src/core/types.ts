@@ -17,12 +17,16 @@ export interface LocalFacts {
  * `inFlight`: the md5 of a change we sent that the peer has not confirmed yet.
  * `splitBrain`: a recorded disagreement with that peer; only agreement clears it.
  * `unlisted`: the peer's last digest map does not list this name (md5 is then null).
+ * `splitTheirs`: the peer's side of that split-brain when it was last found (null: none, or
+ * the peer had no file). Unlike `md5` it is not moved by a digest exchange, which may report
+ * the peer's next version while the change that made it is still on its way to us.
  */
 export interface PeerFileFacts {
   md5: Md5 | null | undefined;
   inFlight: Md5 | null;
   splitBrain: boolean;
   unlisted: boolean;
+  splitTheirs: Md5 | null;
 }
 
 export const PEER_STATUSES = ['aligned', 'pending', 'split-brain', 'missing', 'unlisted', 'unknown'] as const;

@@ -69,7 +69,7 @@ export interface Version {
   readonly data: Uint8Array | null;
 }
 
-const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, unlisted: false, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null, error: null });
+const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, unlisted: false, splitTheirs: null, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null, error: null });
 
 export const MISSING: LocalFacts = Object.freeze({ md5: null, size: 0, mtimeMs: 0 });
 

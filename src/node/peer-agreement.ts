@@ -140,6 +140,7 @@ export class PeerAgreement {
     const facts = actor.peer(this.#peer.name);
     if (facts.splitBrain) {
       facts.splitBrain = false;
+      facts.splitTheirs = null;
       actor.log.info({ peer: this.#peer.name, md5 }, 'split-brain resolved');
     }
     // The peer holds our current bytes: this version in flight is confirmed; an older one it
@@ -167,12 +168,14 @@ export class PeerAgreement {
   }
 
   /**
-   * The copies differ and neither may replace the other: recorded (until agreement clears it),
-   * logged once saying which side changed since the last agreement, the onSplitBrain hook run.
+   * The copies differ and neither may replace the other, the peer's side being `remote`: recorded
+   * with that side (until agreement clears it), logged once saying which side changed since the
+   * last agreement, the onSplitBrain hook run.
    */
   splitBrain(actor: FileActor, remote: Md5 | null | undefined): void {
     const facts = actor.peer(this.#peer.name);
     facts.inFlight = null;
+    facts.splitTheirs = remote ?? null;
     if (facts.splitBrain) return;
     facts.splitBrain = true;
     this.#ctx.notify.changed();

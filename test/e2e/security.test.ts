@@ -228,7 +228,11 @@ describe('a node that lists the wrong publicKey for its peer', () => {
     const wrong = curveKeyPair().publicKey;
     const { root, nodes } = await defineCluster({ files: { 'app.conf': 'v0\n' }, curve: { peerKeys: { alpha: { beta: wrong } } } });
     let alpha = await startNode(nodes[0]!);
-    const beta = await startNode(nodes[1]!);
+    // Killed if beta fails to start: nothing else would stop alpha, and the test process would wait on it.
+    const beta = await startNode(nodes[1]!).catch(async (err: unknown) => {
+      await stopAll([alpha], root);
+      throw err;
+    });
     try {
       const first = await alpha.waitLog(isRefusal(beta.def.keys!.publicKey), 'a refusal of beta\'s real key');
       await beta.waitLog((l) => l.level === 40 && l.peer === 'alpha' && /refused this node's CURVE key/.test(l.msg), 'beta: alpha refused our key');

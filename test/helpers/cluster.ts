@@ -342,19 +342,36 @@ export async function startNode(def: NodeDef, opts: { umask?: string; waitApi?: 
   const node = new RunningNode(def, proc);
   node.token = opts.token;
   if (opts.waitApi !== false) {
-    await waitFor(`${def.name} API`, async () => {
-      if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${node.stderr}`);
-      const res = await fetch(`${node.api}/api/1/health`).catch(() => null);
-      return res?.ok;
-    }, 10000, 20);
+    try {
+      await waitFor(`${def.name} API`, async () => {
+        if (proc.exitCode !== null) throw new Error(`exited ${proc.exitCode}: ${node.stderr}`);
+        const res = await fetch(`${node.api}/api/1/health`).catch(() => null);
+        return res?.ok;
+      }, 10000, 20);
+    } catch (err) {
+      // Nobody holds the node to stop it: a child left running would keep the test process alive.
+      await node.stop('SIGKILL');
+      throw err;
+    }
   }
   return node;
 }
 
-/** Starts every node and waits until each sees all its peers connected. */
+/**
+ * Starts every node and waits until each sees all its peers connected. When one fails, the
+ * others are killed before the error is thrown (the caller never got them to stop).
+ */
 export async function startCluster(nodes: NodeDef[], opts: { token?: string } = {}): Promise<RunningNode[]> {
-  const running = await Promise.all(nodes.map((n) => startNode(n, opts)));
-  await Promise.all(running.map((r) => waitConnected(r)));
+  const started = await Promise.allSettled(nodes.map((n) => startNode(n, opts)));
+  const running = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  try {
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    await Promise.all(running.map((r) => waitConnected(r)));
+  } catch (err) {
+    await stopAll(running);
+    throw err;
+  }
   return running;
 }
 

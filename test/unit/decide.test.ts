@@ -153,6 +153,26 @@ describe('decideIncoming(facts)', () => {
       given: { local: L, prev: S, md5: S2, peer: { md5: S, splitBrain: false } },
       expect: { kind: 'split-brain' },
     },
+    {
+      description: 'in split-brain, a digest exchange already told us the result (S2): the change on top of the side the split-brain was found with (S) resolves it',
+      given: { local: L, prev: S, md5: S2, peer: { md5: S2, splitBrain: true, splitTheirs: S } },
+      expect: { kind: 'apply', reason: 'resolve' },
+    },
+    {
+      description: 'in split-brain, the sender digest forgotten at a reconnect: the side the split-brain was found with still proves it',
+      given: { local: L, prev: S, md5: S2, peer: { md5: undefined, splitBrain: true, splitTheirs: S } },
+      expect: { kind: 'apply', reason: 'resolve' },
+    },
+    {
+      description: 'in split-brain, a change whose prev is neither the sender digest we know nor its side of the split-brain must NOT apply',
+      given: { local: L, prev: O, md5: S2, peer: { md5: S2, splitBrain: true, splitTheirs: S } },
+      expect: { kind: 'split-brain' },
+    },
+    {
+      description: 'the side of a split-brain no longer recorded proves nothing: split-brain',
+      given: { local: L, prev: S, md5: S2, peer: { md5: S2, splitBrain: false, splitTheirs: S } },
+      expect: { kind: 'split-brain' },
+    },
   ];
   for (const c of cases) {
     test(c.description, () => {

@@ -8,7 +8,7 @@ const A: Md5 = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const B: Md5 = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
 
-const peer = (p: Partial<PeerFileFacts>): PeerFileFacts => ({ md5: A, inFlight: null, splitBrain: false, unlisted: false, ...p });
+const peer = (p: Partial<PeerFileFacts>): PeerFileFacts => ({ md5: A, inFlight: null, splitBrain: false, unlisted: false, splitTheirs: null, ...p });
 const present: LocalFacts = { md5: A, size: 3, mtimeMs: 1_700_000_000_000 };
 const absent: LocalFacts = { md5: null, size: 0, mtimeMs: 0 };
 
