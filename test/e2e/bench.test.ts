@@ -259,7 +259,7 @@ describe('entangled bench with api.token', () => {
       assert.equal(env.code, 0, env.stderr);
       const none = await runCli(args, 30_000, { ENTANGLED_TOKEN: '' });
       assert.equal(none.code, 1);
-      assert.equal(none.stderr, `entangled: the API at ${a.api}: missing "Authorization: Bearer <token>"\n`);
+      assert.equal(none.stderr, `entangled: the API at ${a.api}: missing "Authorization: Bearer <token>" (give the node's api.token with --token T or in $ENTANGLED_TOKEN)\n`);
     } finally {
       await stopAll(running, root);
     }

@@ -33,7 +33,7 @@ describe('entangled status --check (the Nagios plugin convention)', () => {
       await a.waitStatus('app.conf', 'split-brain');
       const split = await check(a);
       assert.equal(split.code, 2, split.line);
-      assert.match(split.line, /^CRITICAL: app\.conf split-brain with beta$/);
+      assert.match(split.line, /^CRITICAL: app\.conf split-brain with beta \(alpha and beta changed\)$/);
       const f = await runCli(['force', '--api', a.api, '--file', 'app.conf']);
       assert.equal(f.code, 0, f.stderr);
       await a.waitStatus('app.conf', 'aligned');
