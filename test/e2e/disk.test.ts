@@ -77,11 +77,18 @@ async function clusterWithDisk(prepare: (dir: string) => void): Promise<{ root: 
  * Starts both nodes into `running` (each as soon as it is up, so that `stopAll` stops whatever
  * started even when the other did not) and waits until app.conf is aligned.
  */
-async function startAligned(nodes: NodeDef[], running: RunningNode[]): Promise<[RunningNode, RunningNode]> {
-  for (const n of nodes) running.push(await startNode(n));
+async function startAligned(nodes: NodeDef[], running: RunningNode[], opts: { betaUid?: number } = {}): Promise<[RunningNode, RunningNode]> {
+  for (const [i, n] of nodes.entries()) running.push(await startNode(n, i === 1 && opts.betaUid !== undefined ? { uid: opts.betaUid } : {}));
   await Promise.all(running.map((r) => waitConnected(r)));
   await running[1]!.waitStatus('app.conf', 'aligned');
   return running as [RunningNode, RunningNode];
+}
+
+/** Lets beta run as nobody: the folders above its own traversable, its state folder its own. */
+function betaAsNobody(root: string, nodes: NodeDef[]): void {
+  chmodSync(root, 0o755);
+  chmodSync(nodes[1]!.dir, 0o755);
+  chownSync(path.join(nodes[1]!.dir, 'state'), NOBODY, NOBODY);
 }
 
 async function betaError(b: RunningNode, pattern: RegExp): Promise<string> {
@@ -143,17 +150,11 @@ describe('disk full and permission denied while applying', () => {
   it('EACCES: a node that may not write the folder keeps the old file, reports it, and recovers when allowed', { skip: NO_NOBODY ?? false }, async () => {
     // beta runs as nobody: its file is its own, but the folder (root's, 0755) is not writable.
     const { root, nodes, dirs } = await clusterWithDisk(() => undefined);
-    chmodSync(root, 0o755);
-    chmodSync(nodes[1]!.dir, 0o755);
-    chownSync(path.join(nodes[1]!.dir, 'state'), NOBODY, NOBODY);
+    betaAsNobody(root, nodes);
     chownSync(path.join(dirs[1], 'app.conf'), NOBODY, NOBODY);
     const running: RunningNode[] = [];
     try {
-      running.push(await startNode(nodes[0]!));
-      running.push(await startNode(nodes[1]!, { uid: NOBODY }));
-      const [a, b] = running as [RunningNode, RunningNode];
-      await Promise.all(running.map((r) => waitConnected(r)));
-      await b.waitStatus('app.conf', 'aligned');
+      const [a, b] = await startAligned(nodes, running, { betaUid: NOBODY });
       save(path.join(dirs[0], 'app.conf'), 'v1\n');
       await a.waitHashed('app.conf', 'v1\n');
       // The sender shows what beta reported, within a second, and keeps beta pending.
@@ -173,19 +174,13 @@ describe('disk full and permission denied while applying', () => {
     // The guide's `chown entangled FILE` leaves the group root: beta runs as nobody, its file
     // is nobody:root, its folder its own. Keeping that group needs CAP_CHOWN.
     const { root, nodes, dirs } = await clusterWithDisk(() => undefined);
-    chmodSync(root, 0o755);
-    chmodSync(nodes[1]!.dir, 0o755);
-    chownSync(path.join(nodes[1]!.dir, 'state'), NOBODY, NOBODY);
+    betaAsNobody(root, nodes);
     chownSync(dirs[1], NOBODY, NOBODY);
     const file = path.join(dirs[1], 'app.conf');
     chownSync(file, NOBODY, 0);
     const running: RunningNode[] = [];
     try {
-      running.push(await startNode(nodes[0]!));
-      running.push(await startNode(nodes[1]!, { uid: NOBODY }));
-      const [a, b] = running as [RunningNode, RunningNode];
-      await Promise.all(running.map((r) => waitConnected(r)));
-      await b.waitStatus('app.conf', 'aligned');
+      const [a, b] = await startAligned(nodes, running, { betaUid: NOBODY });
       save(path.join(dirs[0], 'app.conf'), 'v1\n');
       await a.waitHashed('app.conf', 'v1\n');
       const seen = await a.waitPeerError('app.conf', 'beta', /EPERM/);
