@@ -84,6 +84,13 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       if (!result.success) return c.json(errorBody('BAD_REQUEST', describe(result.error)), 400);
     },
   });
+  // A request whose body no route read (a 404, an error before the body): the rest of it is
+  // still on the connection, so the answer closes it and no client reuses it (the node drops
+  // such a connection soon after, and a client's next request on it would fail).
+  app.use('*', async (c, next) => {
+    await next();
+    if (c.req.raw.body !== null && !c.req.raw.bodyUsed) c.res.headers.set('Connection', 'close');
+  });
   const token = opts.token;
   if (typeof token === 'function') app.use('*', bearerToken(token, OPEN));
   else if (token) app.use('*', bearerToken(() => token, OPEN));

@@ -24,5 +24,11 @@ export function serveApi(app: { fetch: (req: Request) => Response | Promise<Resp
       resolve({ url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, close });
     });
     server.once('error', onError);
+    // An idle keep-alive connection is closed by the client first (undici, the CLI's fetch, drops
+    // one after 4 s): a server that closed it at Node's default 5 s could do so just as a client
+    // whose event loop lagged a second reused it, and that request failed with "other side closed".
+    const http = server as unknown as { keepAliveTimeout: number; headersTimeout: number };
+    http.keepAliveTimeout = 65_000;
+    http.headersTimeout = 66_000;
   });
 }

@@ -232,7 +232,9 @@ async function check<T>(what: string, prop: fc.IAsyncPropertyWithHooks<T>, numRu
   } catch (err) {
     const cause = (err as Error).cause as Error | undefined;
     const runs = /Property failed after (\d+) tests/.exec((err as Error).message)?.[1];
-    throw new Error(`${what}: failed in batch ${runs ?? '?'} of ${numRuns}: ${cause?.message ?? (err as Error).message.slice(0, 2000)}\nreplay with FUZZ_SEED=${SEED}`);
+    // fetch's own failure ("fetch failed") says why only in its cause.
+    const why = (cause?.cause as Error | undefined)?.message;
+    throw new Error(`${what}: failed in batch ${runs ?? '?'} of ${numRuns}: ${cause?.message ?? (err as Error).message.slice(0, 2000)}${why ? ` (${why})` : ''}\nreplay with FUZZ_SEED=${SEED}`);
   }
 }
 
@@ -503,7 +505,10 @@ describe('fuzzing: random and mutated frames, requests and API calls', () => {
           const headers: Record<string, string> = {};
           if ('contentType' in c && c.contentType !== undefined) headers['content-type'] = c.contentType;
           const hasBody = 'body' in c && c.body !== undefined && c.method !== 'GET';
-          const res = await fetch(`${alpha.api}${c.route}${q}`, { method: c.method, headers, body: hasBody ? (c.body as string) : undefined });
+          const asked = `${c.method} ${c.route}${q.slice(0, 200)} ${JSON.stringify(headers)} ${hasBody ? JSON.stringify(String(c.body).slice(0, 200)) : ''}`;
+          const res = await fetch(`${alpha.api}${c.route}${q}`, { method: c.method, headers, body: hasBody ? (c.body as string) : undefined }).catch((err: Error) => {
+            throw new Error(`${err.message} (${(err.cause as Error | undefined)?.message}): ${asked}`);
+          });
           const text = await res.text();
           seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
           const what = `${c.method} ${c.route}${q.slice(0, 200)} ${hasBody ? JSON.stringify(String(c.body).slice(0, 200)) : ''} → ${res.status} ${text.slice(0, 200)}`;
