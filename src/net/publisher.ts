@@ -14,6 +14,10 @@ export const PUBLISHER_OPTIONS = Object.freeze({
   heartbeatTimeout: 3000,
 });
 
+/** How long a rebind waits for the old listening socket to be gone, and how often it tries. */
+const REBIND_PATIENCE_MS = 1000;
+const REBIND_RETRY_MS = 10;
+
 /**
  * Owns the PUB socket: frames are queued and sent one at a time (zeromq allows a single
  * pending send). PUB drops frames at the high-water mark; the digest exchange repairs that.
@@ -40,7 +44,17 @@ export class FramePublisher {
    */
   async rebind(endpoint: string): Promise<void> {
     await this.#sock.unbind(this.#sock.lastEndpoint ?? endpoint);
-    await this.#sock.bind(endpoint);
+    // RACE: the unbind resolves before libzmq's I/O thread has closed the listening socket, so
+    // the bind may meet our own old port for a moment: EADDRINUSE is retried, for up to a second.
+    for (let waited = 0; ; waited += REBIND_RETRY_MS) {
+      try {
+        await this.#sock.bind(endpoint);
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'EADDRINUSE' || waited >= REBIND_PATIENCE_MS) throw err;
+        await new Promise((r) => setTimeout(r, REBIND_RETRY_MS));
+      }
+    }
   }
 
   publish(frame: Frame): void {
