@@ -24,7 +24,12 @@ export interface RequestStamp {
 export interface ReplayState {
   readonly epoch: string;
   readonly highest: number;
-  /** Counters below `highest` (by less than REPLAY_WINDOW) already accepted, ascending. */
+  /**
+   * Nothing at or below it is taken: REPLAY_WINDOW below `highest`, or, for a run first seen
+   * less than that ago, the first counter taken from it (what came before is not known).
+   */
+  readonly floor: number;
+  /** Counters between `floor` and `highest` already taken, ascending. */
   readonly below: readonly number[];
 }
 
@@ -36,24 +41,25 @@ export type ReplayVerdict =
 
 /** Whether a request with a valid signature and `stamp` is taken, given what was accepted from its sender (null: nothing since this node started). */
 export function admitRequest(state: ReplayState | null, stamp: RequestStamp): ReplayVerdict {
-  const fresh = (): ReplayVerdict => ({ accept: true, state: { epoch: stamp.epoch, highest: stamp.counter, below: [] } });
-  // Nothing accepted from this peer since this node started: its first request is taken.
+  const fresh = (): ReplayVerdict => ({ accept: true, state: { epoch: stamp.epoch, highest: stamp.counter, floor: stamp.counter, below: [] } });
+  // Nothing accepted from this peer since this node started: its first request is taken, and
+  // from then on only later ones (a request it sent before is not known from a replay).
   if (state === null) return fresh();
   // Above anything accepted: this run's next request, or a later run's first (it counts from a later time).
   if (stamp.counter > state.highest) {
     if (stamp.epoch !== state.epoch) return fresh();
-    const floor = stamp.counter - REPLAY_WINDOW;
+    const floor = Math.max(state.floor, stamp.counter - REPLAY_WINDOW);
     const below = [...state.below, state.highest].filter((n) => n > floor);
-    return { accept: true, state: { epoch: state.epoch, highest: stamp.counter, below } };
+    return { accept: true, state: { epoch: state.epoch, highest: stamp.counter, floor, below } };
   }
   // At or below the highest, from another run: an earlier one (a later one counts higher).
   if (stamp.epoch !== state.epoch) return { accept: false, reason: 'earlier run' };
   if (stamp.counter === state.highest || state.below.includes(stamp.counter)) return { accept: false, reason: 'replayed' };
-  // Too far below to remember whether it was seen.
-  if (stamp.counter <= state.highest - REPLAY_WINDOW) return { accept: false, reason: 'too old' };
+  // Below the window, or from before this run was first seen here: whether it was taken is not known.
+  if (stamp.counter <= state.floor) return { accept: false, reason: 'too old' };
   // A request of this run read late (its requester timed out and went on over a new socket).
   const below = [...state.below, stamp.counter].sort((a, b) => a - b);
-  return { accept: true, state: { epoch: state.epoch, highest: state.highest, below } };
+  return { accept: true, state: { ...state, below } };
 }
 
 /** The first counter of a run that starts at wall time `startMs` (see the module comment). */

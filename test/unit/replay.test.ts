@@ -4,13 +4,19 @@ import { admitRequest, firstCounter, REPLAY_WINDOW, type ReplayState, type Repla
 import type { Case } from '../helpers/table.js';
 
 const RUN = 'e-alpha';
-const at = (highest: number, below: number[] = [], epoch = RUN): ReplayState => ({ epoch, highest, below });
+/** A run seen for a while: its window reaches REPLAY_WINDOW below `highest` (or `floor`, when given). */
+const at = (highest: number, below: number[] = [], epoch = RUN, floor = highest - REPLAY_WINDOW): ReplayState => ({ epoch, highest, floor, below });
+/** A run just seen for the first time at `counter`. */
+const first = (counter: number, epoch = RUN): ReplayState => ({ epoch, highest: counter, floor: counter, below: [] });
 const stamp = (counter: number, epoch = RUN): RequestStamp => ({ epoch, counter });
 const taken = (state: ReplayState): ReplayVerdict => ({ accept: true, state });
 
 describe('admitRequest(state, stamp)', () => {
   const cases: Case<{ state: ReplayState | null; stamp: RequestStamp }, ReplayVerdict>[] = [
-    { description: 'nothing seen from the peer (this node just started): its request is taken', given: { state: null, stamp: stamp(7) }, expect: taken(at(7)) },
+    { description: 'nothing seen from the peer (this node just started): its request is taken', given: { state: null, stamp: stamp(7) }, expect: taken(first(7)) },
+    { description: 'just after the first request taken, one sent before it (never seen here): refused, a replay cannot be told from it', given: { state: first(7), stamp: stamp(6) }, expect: { accept: false, reason: 'too old' } },
+    { description: 'the next after the first: taken; the window reaches down to the first (which is refused as too old, not remembered)', given: { state: first(7), stamp: stamp(8) }, expect: taken(at(8, [], RUN, 7)) },
+    { description: 'the window grows from the first request until it is REPLAY_WINDOW wide', given: { state: at(8, [], RUN, 7), stamp: stamp(7 + 2 * REPLAY_WINDOW) }, expect: taken(at(7 + 2 * REPLAY_WINDOW)) },
     { description: 'the next counter of the same run: taken, the last one is remembered below', given: { state: at(10), stamp: stamp(11) }, expect: taken(at(11, [10])) },
     { description: 'a gap (requests to this peer were skipped): taken', given: { state: at(10), stamp: stamp(15) }, expect: taken(at(15, [10])) },
     { description: 'the same request again: refused', given: { state: at(10, [9]), stamp: stamp(10) }, expect: { accept: false, reason: 'replayed' } },
@@ -19,7 +25,7 @@ describe('admitRequest(state, stamp)', () => {
     { description: 'a request at the window\'s bottom edge: refused as too old', given: { state: at(100), stamp: stamp(100 - REPLAY_WINDOW) }, expect: { accept: false, reason: 'too old' } },
     { description: 'just inside the window: taken', given: { state: at(100), stamp: stamp(101 - REPLAY_WINDOW) }, expect: taken(at(100, [101 - REPLAY_WINDOW])) },
     { description: 'the window slides: counters that fall out of it are forgotten', given: { state: at(100, [40, 90]), stamp: stamp(150) }, expect: taken(at(150, [90, 100])) },
-    { description: 'a new run counting higher (the requester restarted): taken, the old run forgotten', given: { state: at(10, [9]), stamp: stamp(5000, 'e-alpha-2') }, expect: taken(at(5000, [], 'e-alpha-2')) },
+    { description: 'a new run counting higher (the requester restarted): taken, the old run forgotten', given: { state: at(10, [9]), stamp: stamp(5000, 'e-alpha-2') }, expect: taken(first(5000, 'e-alpha-2')) },
     { description: 'an earlier run\'s request after a later run was seen: refused', given: { state: at(5000, [], 'e-alpha-2'), stamp: stamp(10) }, expect: { accept: false, reason: 'earlier run' } },
     { description: 'another run at the very counter seen: refused as an earlier run', given: { state: at(5000, [], 'e-alpha-2'), stamp: stamp(5000) }, expect: { accept: false, reason: 'earlier run' } },
   ];
