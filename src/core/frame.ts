@@ -122,7 +122,16 @@ export interface ChunkReply {
   readonly size: number;
   readonly data: Uint8Array;
 }
-export interface ErrorReply { readonly v: 1; readonly t: 'error'; readonly message: string }
+export interface ErrorReply {
+  readonly v: 1;
+  readonly t: 'error';
+  readonly message: string;
+  /**
+   * For a signed request refused as a replay: the highest counter the replier took from the
+   * requester, which counts on from there (a requester whose clock went back across a restart).
+   */
+  readonly counter?: number;
+}
 export interface TookReply {
   readonly v: 1;
   readonly t: 'took';
@@ -275,6 +284,7 @@ export function checkReply(x: unknown): Checked<Reply> {
       return { ok: true, value: x as unknown as ChunkReply };
     case 'error':
       if (typeof x.message !== 'string') return fail('bad message');
+      if (x.counter !== undefined && !isCount(x.counter, Number.MAX_SAFE_INTEGER - 1)) return fail('bad counter');
       return { ok: true, value: x as unknown as ErrorReply };
     default:
       return fail('unknown kind');

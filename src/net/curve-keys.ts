@@ -1,3 +1,4 @@
+import type { RequestStamp } from '../core/replay.js';
 import { createHmac, createPrivateKey, createPublicKey, diffieHellman, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** ZeroMQ's Z85 alphabet (RFC 32): 85 printable characters, 5 of them per 4 bytes. */
@@ -81,13 +82,52 @@ export function requestKey(secretKey: string, peerPublicKey: string): Buffer {
   return Buffer.from(hkdfSync('sha256', shared, Buffer.alloc(0), 'entangled request signature', 32));
 }
 
-/** The signature of one request's bytes under a shared request key. */
-export function signRequest(key: Uint8Array, payload: Uint8Array): Buffer {
-  return createHmac('sha256', key).update(payload).digest();
+/** Longest epoch a seal carries (LIMITS.epoch). */
+const MAX_EPOCH_BYTES = 64;
+const MAC_BYTES = 32;
+
+/**
+ * A request's second message part: its stamp (the sender's epoch and counter) and the signature
+ * of the stamp and the request's bytes together, so neither can be replayed with the other.
+ * Layout: epoch length (1 byte), epoch (UTF-8), counter (uint64 BE), HMAC-SHA256 of all that
+ * followed by the request's bytes. Throws RangeError on an epoch too long or a counter that is
+ * not a safe non-negative integer.
+ */
+export function sealRequest(key: Uint8Array, payload: Uint8Array, stamp: RequestStamp): Buffer {
+  const epoch = Buffer.from(stamp.epoch, 'utf8');
+  if (epoch.length > MAX_EPOCH_BYTES) throw new RangeError('an epoch is at most 64 bytes');
+  if (!Number.isSafeInteger(stamp.counter) || stamp.counter < 0) throw new RangeError('a counter is a safe non-negative integer');
+  const head = Buffer.alloc(1 + epoch.length + 8);
+  head[0] = epoch.length;
+  epoch.copy(head, 1);
+  head.writeBigUInt64BE(BigInt(stamp.counter), 1 + epoch.length);
+  const mac = createHmac('sha256', key).update(head).update(payload).digest();
+  return Buffer.concat([head, mac]);
 }
 
-/** Whether `mac` is the signature of `payload` under `key` (compared in constant time). */
-export function checkRequestSignature(key: Uint8Array, payload: Uint8Array, mac: Uint8Array): boolean {
-  const want = signRequest(key, payload);
-  return mac.length === want.length && timingSafeEqual(want, mac);
+/** A seal split into its parts (see sealRequest), not yet checked against any key. */
+export interface OpenedSeal {
+  readonly stamp: RequestStamp;
+  readonly head: Buffer;
+  readonly mac: Buffer;
+}
+
+/** The parts of a seal, or null when it is not one (wrong length, a counter past 2^53). */
+export function openSeal(seal: Buffer): OpenedSeal | null {
+  const epochBytes = seal[0];
+  if (epochBytes === undefined || epochBytes > MAX_EPOCH_BYTES || seal.length !== 1 + epochBytes + 8 + MAC_BYTES) return null;
+  const counter = seal.readBigUInt64BE(1 + epochBytes);
+  if (counter > BigInt(Number.MAX_SAFE_INTEGER)) return null;
+  const head = seal.subarray(0, 1 + epochBytes + 8);
+  return {
+    stamp: { epoch: seal.toString('utf8', 1, 1 + epochBytes), counter: Number(counter) },
+    head,
+    mac: seal.subarray(head.length),
+  };
+}
+
+/** Whether an opened seal signs `payload` under `key` (compared in constant time). */
+export function checkSeal(key: Uint8Array, payload: Uint8Array, opened: OpenedSeal): boolean {
+  const want = createHmac('sha256', key).update(opened.head).update(payload).digest();
+  return timingSafeEqual(want, opened.mac);
 }

@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { Context, type Socket } from 'zeromq';
 import type { CurveKeys, PeerSpec, Settings } from '../config/settings.js';
+import { admitRequest, firstCounter, type ReplayState } from '../core/replay.js';
 import type { Logger } from '../log.js';
-import { checkRequestSignature, requestKey, signRequest } from './curve-keys.js';
+import { checkSeal, openSeal, requestKey, sealRequest, type OpenedSeal } from './curve-keys.js';
 import { PeerKeyRing, type PeerCurve } from './peer-keys.js';
 import { RefusalThrottle, ZAP_DOMAIN, ZapHandler } from './zap.js';
 
@@ -25,13 +27,24 @@ export interface ServerSecurity {
   /** Reports a handshake that failed before ZAP was asked (no CURVE, or not this node's key). */
   handshakeFailed(endpoint: string, code: string): void;
   /**
-   * Whether `mac` signs a request's bytes as coming from the listed peer `from` (one of its keys
-   * and ours): ZAP admits any listed key, this proves which listed node is speaking.
+   * Whether `seal` signs a request's bytes as coming from the listed peer `from` (one of its keys
+   * and ours): ZAP admits any listed key, this proves which listed node is speaking. No state.
    */
-  signedBy(from: string, payload: Uint8Array, mac: Uint8Array | undefined): boolean;
+  signedBy(from: string, payload: Uint8Array, seal: Buffer | undefined): boolean;
+  /**
+   * Whether a request is taken: signed by `from` (signedBy), and not a replay of one already
+   * taken, nor of an earlier run of `from` (see core/replay). A taken request is remembered.
+   */
+  admit(from: string, payload: Uint8Array, seal: Buffer | undefined): Admission;
 }
 
-/** Signs the bytes of a request to one peer (see ServerSecurity.signedBy). */
+/** A request's fate at the door: taken, or refused as another node's (impostor) or as a replay. */
+export type Admission =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly kind: 'impostor'; readonly reason: string }
+  | { readonly ok: false; readonly kind: 'replayed'; readonly reason: string; readonly counter: number };
+
+/** Seals the bytes of a request to one peer with this node's epoch and its next counter for that peer (see ServerSecurity.admit). */
 export type RequestSigner = (payload: Uint8Array) => Buffer;
 
 /** Options of a socket connected to a peer (SUB, REQ): a CURVE client that accepts only the key it expects the peer to present. */
@@ -58,10 +71,20 @@ export class LinkSecurity {
   #peerKeys = new Map<string, readonly string[]>();
   /** The request key shared with the holder of each public key (ours × theirs, see requestKey). */
   readonly #requestKeys = new Map<string, Buffer>();
+  /** This node's run, as its requests' seals say. */
+  readonly #epoch: string;
+  /** The counter of this node's next request to each peer (from this run's start, see core/replay). */
+  readonly #counters = new Map<string, number>();
+  readonly #firstCounter: number;
+  /** What this node took from each peer: the replay window of its requests. */
+  readonly #taken = new Map<string, ReplayState>();
 
-  constructor(keys: CurveKeys, peers: readonly PeerSpec[], log: Logger) {
+  /** `epoch`: this node's run (random by default); `startMs`: its wall-clock start, where its request counters begin. */
+  constructor(keys: CurveKeys, peers: readonly PeerSpec[], log: Logger, epoch = randomBytes(8).toString('hex'), startMs = Date.now()) {
     this.#keys = keys;
     this.#log = log;
+    this.#epoch = epoch;
+    this.#firstCounter = firstCounter(startMs);
     const options: CurveServerOptions = Object.freeze({
       context: this.#context,
       curveServer: true,
@@ -87,13 +110,28 @@ export class LinkSecurity {
           without ? 'refused a connection without CURVE' : 'refused a connection: its CURVE handshake failed',
         );
       },
-      signedBy: (from: string, payload: Uint8Array, mac: Uint8Array | undefined) => {
-        // libzmq does not tell which of the peer's keys this connection presented: try each.
-        const listed = this.#peerKeys.get(from);
-        if (listed === undefined || mac === undefined) return false;
-        let signed = false;
-        for (const key of listed) signed = checkRequestSignature(this.#requestKey(key), payload, mac) || signed;
-        return signed;
+      signedBy: (from: string, payload: Uint8Array, seal: Buffer | undefined) => {
+        const opened = seal === undefined ? null : openSeal(seal);
+        return opened !== null && this.#signedBy(from, payload, opened);
+      },
+      admit: (from: string, payload: Uint8Array, seal: Buffer | undefined): Admission => {
+        const opened = seal === undefined ? null : openSeal(seal);
+        if (opened === null || !this.#signedBy(from, payload, opened)) {
+          return { ok: false, kind: 'impostor', reason: `not signed by ${from}: a request in another node's name` };
+        }
+        // Signed by `from`: only now may its stamp move the window (a forged one never does).
+        const prior = this.#taken.get(from) ?? null;
+        const verdict = admitRequest(prior, opened.stamp);
+        if (verdict.accept) {
+          this.#taken.set(from, verdict.state);
+          return { ok: true };
+        }
+        return {
+          ok: false,
+          kind: 'replayed',
+          reason: `a replayed request (${verdict.reason}): counter ${opened.stamp.counter} of run ${opened.stamp.epoch}, while ${prior!.highest} of run ${prior!.epoch} was taken from ${from}`,
+          counter: prior!.highest,
+        };
       },
     });
     this.#zap = new ZapHandler(this.#context, new Map(), (v) => {
@@ -120,6 +158,16 @@ export class LinkSecurity {
     this.#peerKeys = peerKeys;
     this.#zap.allowed = allowed;
     for (const key of this.#requestKeys.keys()) if (!allowed.has(key)) this.#requestKeys.delete(key);
+    for (const name of this.#taken.keys()) if (!peerKeys.has(name)) this.#taken.delete(name);
+  }
+
+  #signedBy(from: string, payload: Uint8Array, opened: OpenedSeal): boolean {
+    // libzmq does not tell which of the peer's keys this connection presented: try each.
+    const listed = this.#peerKeys.get(from);
+    if (listed === undefined) return false;
+    let signed = false;
+    for (const key of listed) signed = checkSeal(this.#requestKey(key), payload, opened) || signed;
+    return signed;
   }
 
   #requestKey(publicKey: string): Buffer {
@@ -148,10 +196,26 @@ export class LinkSecurity {
     });
   }
 
-  /** The signer of this node's requests to the peer that presents `serverKey` (the key it connected with). */
-  signer(serverKey: string): RequestSigner {
+  /**
+   * The signer of this node's requests to `peer`, which presents `serverKey` (the key it
+   * connected with): each request gets this run's epoch and the peer's next counter.
+   */
+  signer(peer: string, serverKey: string): RequestSigner {
     const key = this.#requestKey(serverKey);
-    return (payload) => signRequest(key, payload);
+    return (payload) => {
+      const counter = this.#counters.get(peer) ?? this.#firstCounter;
+      this.#counters.set(peer, counter + 1);
+      return sealRequest(key, payload, { epoch: this.#epoch, counter });
+    };
+  }
+
+  /**
+   * `peer` refused a request as a replay, having taken `counter` from this node: requests to it
+   * count on from above that (this node's clock went back since an earlier run, or the peer lies
+   * to itself: either way only that peer's counter moves).
+   */
+  countAbove(peer: string, counter: number): void {
+    if (Number.isSafeInteger(counter + 1) && counter + 1 > (this.#counters.get(peer) ?? this.#firstCounter)) this.#counters.set(peer, counter + 1);
   }
 
   /** How `peer`'s sockets reach it: its listed keys, tried in turn (see PeerKeyRing). */
@@ -159,7 +223,8 @@ export class LinkSecurity {
     return Object.freeze({
       keys: new PeerKeyRing(peer.publicKeys, log, onExhausted),
       options: (serverKey: string) => this.client(serverKey),
-      signer: (serverKey: string) => this.signer(serverKey),
+      signer: (serverKey: string) => this.signer(peer.name, serverKey),
+      countAbove: (counter: number) => this.countAbove(peer.name, counter),
     });
   }
 
@@ -175,8 +240,8 @@ export class LinkSecurity {
 }
 
 /** The node's link security, or null when `security` is not configured. */
-export function createLinkSecurity(settings: Settings, log: Logger): LinkSecurity | null {
-  return settings.security ? new LinkSecurity(settings.security.curve, settings.peers, log) : null;
+export function createLinkSecurity(settings: Settings, log: Logger, epoch: string): LinkSecurity | null {
+  return settings.security ? new LinkSecurity(settings.security.curve, settings.peers, log, epoch) : null;
 }
 
 /** Reports the failed handshakes of a bound socket; ZAP refusals are reported by the ZAP handler. */

@@ -12,8 +12,10 @@ export interface PeerCurve {
   readonly keys: PeerKeyRing;
   /** Client options of a socket that expects the peer to present `serverKey`. */
   options(serverKey: string): CurveClientOptions;
-  /** The signer of requests sent over a socket that expects `serverKey` (see ServerSecurity.signedBy). */
+  /** The signer of requests sent over a socket that expects `serverKey` (see ServerSecurity.admit). */
   signer(serverKey: string): RequestSigner;
+  /** The peer refused a request as a replay, having taken `counter`: later requests count above it. */
+  countAbove(counter: number): void;
 }
 
 /**

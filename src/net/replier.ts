@@ -7,8 +7,14 @@ import { SendQueue } from './send-queue.js';
 /** A handler's reply: to be encoded, or already encoded (a chunk read straight into its message). */
 export type RequestHandler = (req: Request) => Promise<Reply | EncodedReply>;
 
-/** A request refused before its handler: malformed, or (over CURVE) not signed by the node it names. */
-export type Rejection = 'malformed' | 'impostor';
+/**
+ * A request refused before its handler: malformed, or (over CURVE) not signed by the node it
+ * names, or signed by it but a replay of one already taken (or of an earlier run of it).
+ */
+export type Rejection = 'malformed' | 'impostor' | 'replayed';
+
+/** Hears a refused request: why, which kind, and (for a replay) the peer that signed it. */
+export type RejectionListener = (reason: string, kind: Rejection, peer?: string) => void;
 
 /** Requests handled at once by default; one more gets a 'busy' error reply. */
 export const MAX_CONCURRENT_REQUESTS = 64;
@@ -45,7 +51,7 @@ export class RequestReplier {
   #stoppingAt: number | null = null;
   #closing: Promise<void> | null = null;
   #closed = false;
-  readonly #signedBy: ServerSecurity['signedBy'] | null;
+  readonly #admit: ServerSecurity['admit'] | null;
 
   /**
    * `security`: the CURVE server's options and failure report when the node's links are secured.
@@ -66,7 +72,7 @@ export class RequestReplier {
     });
     if (security) watchHandshakes(this.#sock, security);
     this.#outbox = new SendQueue((msg) => this.#sock.send(msg));
-    this.#signedBy = security?.signedBy ?? null;
+    this.#admit = security?.admit ?? null;
   }
 
   /** Binds the socket to `endpoint`; throws (EADDRINUSE, ...) when it cannot. */
@@ -84,7 +90,7 @@ export class RequestReplier {
    * not decode gets an error reply and is reported to `onRejected`; a handler's throw becomes
    * an error reply. Call once.
    */
-  start(peers: ReadonlySet<string>, handle: RequestHandler, onRejected: (reason: string, kind: Rejection) => void): void {
+  start(peers: ReadonlySet<string>, handle: RequestHandler, onRejected: RejectionListener): void {
     if (this.#loop) throw new Error('the replier is already started');
     this.#loop = (async () => {
       try {
@@ -95,7 +101,7 @@ export class RequestReplier {
     })();
   }
 
-  #receive(parts: Buffer[], peers: ReadonlySet<string>, handle: RequestHandler, onRejected: (reason: string, kind: Rejection) => void): void {
+  #receive(parts: Buffer[], peers: ReadonlySet<string>, handle: RequestHandler, onRejected: RejectionListener): void {
     const [id, delimiter, ...body] = parts;
     if (!id || !delimiter || delimiter.length !== 0) {
       // Not a REQ envelope (a DEALER or ROUTER client without the delimiter): nothing to reply to.
@@ -107,9 +113,9 @@ export class RequestReplier {
       this.#send(envelope, { v: 1, t: 'error', message: STOPPING_MESSAGE });
       return;
     }
-    // Over CURVE a request is its bytes and their signature; otherwise its bytes alone.
-    const signedBy = this.#signedBy;
-    const expected = signedBy ? 2 : 1;
+    // Over CURVE a request is its bytes and their seal (stamp and signature); otherwise its bytes alone.
+    const admit = this.#admit;
+    const expected = admit ? 2 : 1;
     const payload = body[0];
     const req =
       body.length !== expected ? { ok: false as const, reason: `${body.length} message parts, expected ${expected}` }
@@ -120,10 +126,15 @@ export class RequestReplier {
       this.#send(envelope, { v: 1, t: 'error', message: req.reason });
       return;
     }
-    if (signedBy && !signedBy(req.value.from, payload!, body[1])) {
-      const reason = `not signed by ${req.value.from}: a request in another node's name`;
-      onRejected(reason, 'impostor');
-      this.#send(envelope, { v: 1, t: 'error', message: reason });
+    const admitted = admit ? admit(req.value.from, payload!, body[1]) : null;
+    if (admitted && !admitted.ok) {
+      if (admitted.kind === 'replayed') {
+        onRejected(admitted.reason, 'replayed', req.value.from);
+        this.#send(envelope, { v: 1, t: 'error', message: admitted.reason, counter: admitted.counter });
+      } else {
+        onRejected(admitted.reason, 'impostor');
+        this.#send(envelope, { v: 1, t: 'error', message: admitted.reason });
+      }
       return;
     }
     if (this.#active >= this.#maxConcurrent) {

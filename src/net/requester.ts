@@ -1,5 +1,5 @@
 import { Request as ZmqRequest } from 'zeromq';
-import type { Reply, Request } from '../core/frame.js';
+import type { Checked, Reply, Request } from '../core/frame.js';
 import { EntangledError } from '../core/errors.js';
 import { decodeReply, encode, MAX_MESSAGE_BYTES } from './codec.js';
 import { BUSY_MESSAGE, STOPPING_MESSAGE } from './replier.js';
@@ -99,7 +99,8 @@ export class PeerRequester {
   request(req: Request, timeoutMs = this.timeoutMs): Promise<Reply> {
     const run = async (): Promise<Reply> => {
       const deadline = performance.now() + timeoutMs;
-      let reply: Buffer | undefined;
+      let checked: Checked<Reply>;
+      let recounted = false;
       for (;;) {
         if (this.#closed) throw new EntangledError('PEER_UNREACHABLE', 'node is stopping');
         const link = this.#socket();
@@ -107,8 +108,8 @@ export class PeerRequester {
         try {
           const bytes = encode(req);
           await link.sock.send(link.key !== null ? [bytes, this.curve!.signer(link.key)(bytes)] : bytes);
-          [reply] = await link.sock.receive();
-          break;
+          const [reply] = await link.sock.receive();
+          checked = reply ? decodeReply(reply) : { ok: false, reason: 'empty reply' };
         } catch (err) {
           // The peer's key switched while this request waited: it never left, send it again.
           if (link.retired && !this.#closed && performance.now() < deadline) continue;
@@ -123,8 +124,13 @@ export class PeerRequester {
               : `${this.#who()}: request failed (${code ?? 'error'})`,
           );
         }
+        // Refused as a replay (this node's clock went back since an earlier run): count on from
+        // the peer's highest and send it once more, as a new request.
+        const counter = checked.ok && checked.value.t === 'error' ? checked.value.counter : undefined;
+        if (this.curve === null || recounted || counter === undefined) break;
+        this.curve.countAbove(counter);
+        recounted = true;
       }
-      const checked = reply ? decodeReply(reply) : { ok: false as const, reason: 'empty reply' };
       if (!checked.ok) throw new EntangledError('PEER_FAULT', `${this.#who()}: malformed reply: ${checked.reason}`);
       if (checked.value.t === 'error') {
         // A peer that is stopping or saturated is out of reach for now; any other refusal is its answer.

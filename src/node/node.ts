@@ -53,7 +53,7 @@ export class EntangledNode implements NodeView, NodeActions {
   constructor(settings: Settings, log: Logger, clock?: Clock) {
     const ctx = createContext(settings, log, () => this.state(), clock);
     this.#ctx = ctx;
-    this.#security = createLinkSecurity(settings, log);
+    this.#security = createLinkSecurity(settings, log, ctx.epoch);
     this.#publisher = new FramePublisher(this.#security?.server);
     this.#replier = new RequestReplier(this.#security?.server);
     const outbox = new Outbox(ctx, this.#publisher, this.#peers);
@@ -123,10 +123,12 @@ export class EntangledNode implements NodeView, NodeActions {
     this.#replier.start(
       this.#peers.nameSet,
       (req) => this.#requests.answer(req),
-      (reason, kind) =>
+      (reason, kind, peer) =>
         kind === 'impostor'
           ? log.warn({ peer: 'unknown', reason }, 'refused a request in another node\'s name (its CURVE key is listed, its signature is not that node\'s)')
-          : log.warn({ peer: 'unknown', reason }, 'dropped a malformed request'),
+          : kind === 'replayed'
+            ? log.warn({ peer, reason }, 'refused a replayed request (signed by this peer, but already taken or from an earlier run of it)')
+            : log.warn({ peer: 'unknown', reason }, 'dropped a malformed request'),
     );
     for (const session of this.#peers) session.start();
     await this.#watcher.start();

@@ -7,7 +7,7 @@ import type { PeerSpec } from '../../src/config/settings.js';
 import type { Reply } from '../../src/core/frame.js';
 import { EntangledError } from '../../src/core/errors.js';
 import { LinkSecurity } from '../../src/net/curve.js';
-import { requestKey, signRequest } from '../../src/net/curve-keys.js';
+import { requestKey, sealRequest } from '../../src/net/curve-keys.js';
 import { FramePublisher } from '../../src/net/publisher.js';
 import { RequestReplier } from '../../src/net/replier.js';
 import { createPeerSockets, type PeerSockets } from '../../src/node/peer-link.js';
@@ -134,7 +134,7 @@ describe('a peer with several listed keys, on real CURVE sockets', () => {
     const betaKeys = curveKeyPair();
     const beta = await serveBeta(t, ports, betaKeys, [alphaOld.publicKey]);
     const alphaSpec = (keys: string[]): PeerSpec[] => [spec('alpha', { pub: 1, rep: 2 }, keys), spec('gamma', { pub: 3, rep: 4 }, [gamma.publicKey])];
-    const macBy = (pair: Pair, payload: Buffer) => signRequest(requestKey(pair.secretKey, betaKeys.publicKey), payload);
+    const macBy = (pair: Pair, payload: Buffer) => sealRequest(requestKey(pair.secretKey, betaKeys.publicKey), payload, { epoch: 'a', counter: 1 });
     const payload = Buffer.from('a request');
 
     // alpha restarted with its new pair before beta listed it: refused.

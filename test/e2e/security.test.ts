@@ -4,8 +4,9 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { unpack } from 'msgpackr';
 import { curveKeyPair, Publisher, Request, Subscriber } from 'zeromq';
+import { firstCounter } from '../../src/core/replay.js';
 import { encode } from '../../src/net/codec.js';
-import { requestKey, signRequest } from '../../src/net/curve-keys.js';
+import { requestKey, sealRequest } from '../../src/net/curve-keys.js';
 import {
   defineCluster,
   md5,
@@ -45,13 +46,15 @@ function listen(endpoint: string, client: ClientKeys | null): { got: Buffer[]; c
 
 /**
  * One request over a fresh REQ; the reply, or null when none came within `ms`. `signKey`: the
- * request key it is signed with (over CURVE a node signs its requests as itself).
+ * request key it is signed with (over CURVE a node signs its requests as itself), with a stamp
+ * that counts on from the wall clock, as a run started now would.
  */
+let asked = 0;
 async function ask(endpoint: string, msg: Buffer, client: ClientKeys | null, ms = 1500, signKey?: Buffer): Promise<Buffer | null> {
   const sock = new Request({ linger: 0, sendTimeout: ms, receiveTimeout: ms, ...curveClient(client) });
   sock.connect(endpoint);
   try {
-    await sock.send(signKey ? [msg, signRequest(signKey, msg)] : msg);
+    await sock.send(signKey ? [msg, sealRequest(signKey, msg, { epoch: 'test', counter: firstCounter(Date.now()) + asked++ })] : msg);
     const [reply] = await sock.receive();
     return reply ?? null;
   } catch (err) {

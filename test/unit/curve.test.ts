@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { curveKeyPair } from 'zeromq';
-import { checkRequestSignature, curvePublicKey, isCurveKey, requestKey, signRequest, z85Decode, z85Encode } from '../../src/net/curve-keys.js';
+import { checkSeal, curvePublicKey, isCurveKey, openSeal, requestKey, sealRequest, z85Decode, z85Encode } from '../../src/net/curve-keys.js';
 import { judgeZap, RefusalThrottle, ZAP_DOMAIN } from '../../src/net/zap.js';
 import type { Case } from '../helpers/table.js';
 
@@ -100,26 +100,53 @@ describe('RefusalThrottle', () => {
   });
 });
 
-describe('request signatures (requestKey, signRequest, checkRequestSignature)', () => {
+describe('request seals (requestKey, sealRequest, openSeal, checkSeal)', () => {
   const a = curveKeyPair();
   const b = curveKeyPair();
   const c = curveKeyPair();
   const payload = Buffer.from('a request in a\'s name');
+  const stamp = { epoch: 'e-a', counter: 1_700_000_000_000_123 };
+  const checks = (key: Buffer, bytes: Buffer, seal: Buffer): boolean => {
+    const opened = openSeal(seal);
+    return opened !== null && checkSeal(key, bytes, opened);
+  };
   test('the two nodes of a pair derive the same key, either way round; a third node another', () => {
     assert.deepEqual(requestKey(a.secretKey, b.publicKey), requestKey(b.secretKey, a.publicKey));
     assert.notDeepEqual(requestKey(c.secretKey, b.publicKey), requestKey(a.secretKey, b.publicKey));
     assert.equal(requestKey(a.secretKey, b.publicKey).length, 32);
   });
-  test('a signature checks under the pair\'s key only, for those bytes only', () => {
+  test('a seal opens to its stamp, and checks under the pair\'s key only, for those bytes and that stamp only', () => {
     const key = requestKey(a.secretKey, b.publicKey);
-    const mac = signRequest(key, payload);
-    assert.equal(checkRequestSignature(requestKey(b.secretKey, a.publicKey), payload, mac), true);
-    assert.equal(checkRequestSignature(requestKey(b.secretKey, c.publicKey), payload, mac), false, 'c\'s key with b');
-    assert.equal(checkRequestSignature(key, Buffer.from('another request'), mac), false, 'other bytes');
-    assert.equal(checkRequestSignature(key, payload, mac.subarray(0, 16)), false, 'a truncated signature');
-    assert.equal(checkRequestSignature(key, payload, Buffer.alloc(0)), false, 'no signature');
+    const seal = sealRequest(key, payload, stamp);
+    assert.deepEqual(openSeal(seal)?.stamp, stamp);
+    assert.equal(checks(requestKey(b.secretKey, a.publicKey), payload, seal), true);
+    assert.equal(checks(requestKey(b.secretKey, c.publicKey), payload, seal), false, 'c\'s key with b');
+    assert.equal(checks(key, Buffer.from('another request'), seal), false, 'other bytes');
+    // The stamp is signed: another counter or epoch on the same signature does not check.
+    const recounted = Buffer.from(seal);
+    recounted.writeUInt8(recounted.readUInt8(recounted.length - 33) ^ 1, recounted.length - 33);
+    assert.equal(openSeal(recounted)?.stamp.counter, stamp.counter - 1, 'the last counter bit flipped');
+    assert.equal(checks(key, payload, recounted), false, 'another counter');
+    const reepoched = Buffer.from(seal);
+    reepoched[1] = 'f'.charCodeAt(0);
+    assert.equal(checks(key, payload, reepoched), false, 'another epoch');
+    // The stamp and the bytes are told apart: moving a byte from one to the other does not check.
+    assert.equal(checks(key, Buffer.concat([Buffer.from([0]), payload]), sealRequest(key, payload, stamp)), false);
   });
-  test('bad key text is a RangeError', () => {
+  test('what is not a seal does not open', () => {
+    const seal = sealRequest(requestKey(a.secretKey, b.publicKey), payload, stamp);
+    assert.equal(openSeal(seal.subarray(0, seal.length - 1)), null, 'a truncated signature');
+    assert.equal(openSeal(Buffer.alloc(0)), null, 'nothing');
+    assert.equal(openSeal(Buffer.alloc(32)), null, 'a bare 32-byte signature (an older node\'s)');
+    const huge = Buffer.from(seal);
+    huge.writeBigUInt64BE(2n ** 63n, 1 + 3);
+    assert.equal(openSeal(huge), null, 'a counter past 2^53');
+  });
+  test('bad key text, an epoch too long or a counter that is no count is a RangeError', () => {
     assert.throws(() => requestKey('short', b.publicKey), RangeError);
+    const key = requestKey(a.secretKey, b.publicKey);
+    assert.throws(() => sealRequest(key, payload, { epoch: 'e'.repeat(65), counter: 1 }), RangeError);
+    assert.throws(() => sealRequest(key, payload, { epoch: 'e', counter: -1 }), RangeError);
+    assert.throws(() => sealRequest(key, payload, { epoch: 'e', counter: 2 ** 53 }), RangeError);
   });
 });

@@ -222,6 +222,7 @@ describe('checkReply', () => {
     { description: 'content reply passes', given: contentReply, expect: contentReply },
     { description: 'content reply for an absent file passes', given: absentReply, expect: absentReply },
     { description: 'error reply passes', given: errorReply, expect: errorReply },
+    { description: 'a replay refusal with the highest counter taken passes', given: { ...errorReply, counter: 1_700_000_000_000_000 }, expect: { ...errorReply, counter: 1_700_000_000_000_000 } },
   ];
   for (const c of good) {
     test(c.description, () => {
@@ -246,6 +247,9 @@ describe('checkReply', () => {
     { description: 'content: md5 null but data present', given: with_(absentReply, { data: DATA }), expect: 'bad data' },
     { description: 'content: data as a string', given: with_(contentReply, { data: 'listen 80;\n' }), expect: 'bad data' },
     { description: 'error: message not a string', given: with_(errorReply, { message: 42 }), expect: 'bad message' },
+    { description: 'error: a counter that is no count', given: with_(errorReply, { counter: -1 }), expect: 'bad counter' },
+    { description: 'error: a counter past the last safe one', given: with_(errorReply, { counter: Number.MAX_SAFE_INTEGER }), expect: 'bad counter' },
+    { description: 'error: a counter not a number', given: with_(errorReply, { counter: '5' }), expect: 'bad counter' },
   ];
   for (const c of bad) {
     test(`rejects ${c.description}`, () => {
