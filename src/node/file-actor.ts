@@ -360,7 +360,10 @@ export class FileActor {
     try {
       walk = trustedWalk(this.spec.path);
     } catch (err) {
-      if (err instanceof PathNotTrusted) this.setProblem({ kind: 'unsafe', message: err.message }, 'listed path is not safe: another user can change where it leads');
+      if (err instanceof PathNotTrusted) {
+        if (this.#problem?.message === err.message) this.log.debug('listed path is still not safe: not read');
+        else this.setProblem({ kind: 'unsafe', message: err.message }, 'listed path is not safe: another user can change where it leads');
+      }
       throw err;
     }
     if (this.#problem?.kind === 'unsafe') this.#clearProblem();
