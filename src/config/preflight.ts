@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../core/errors.js';
 import { verdictOf } from '../io/link.js';
+import { distrustOf } from '../io/ownership.js';
 import { loadSettings } from './load.js';
 import type { Settings } from './settings.js';
 
@@ -20,13 +21,21 @@ export function checkConfig(file: string): Settings {
 
 /**
  * What `entangled check` adds to start's checks, for the user it runs as (the node's user):
- * each listed file must be readable when it exists, and the folder a write of it stages its temp
+ * no other user may change where a listed path leads (see io/ownership.ts; the node refuses
+ * such a file, a per-file error), each listed file must be readable when it exists, and the folder a write of it stages its temp
  * file in (a link's target's folder; an absent file's own folder, where it will be created) must
  * be writable. Start does not make these (it typically runs as root, for whom they always pass;
  * as another user a failure is the file's own problem, reported in its state). Throws ConfigError.
  */
 export function checkAccess(settings: Settings): void {
   settings.files.forEach((f, i) => {
+    let distrust;
+    try {
+      distrust = distrustOf(f.path);
+    } catch (err) {
+      throw new ConfigError(`files[${i}]: cannot look at ${f.path} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    if (distrust !== null) throw new ConfigError(`files[${i}]: ${distrust}`);
     let verdict;
     try {
       verdict = verdictOf(f.path);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RECONCILE_MODES, type ReconcileMode } from '../core/types.js';
 import { isCurveKey } from '../net/curve-keys.js';
+import { templateProblem } from '../core/validate-template.js';
 
 /** One listed file: its cluster-wide name and its absolute local path. */
 export interface FileSpec {
@@ -100,7 +101,12 @@ const fileEntry = z.union([
   z.strictObject({
     path: z.string().min(1),
     name: z.string().min(1).max(4096).optional(),
-    validate: command.optional(),
+    validate: command
+      .superRefine((t, ctx) => {
+        const problem = templateProblem(t);
+        if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional(),
     onApply: command.optional(),
     settleMs: settleMs.optional(),
   }),

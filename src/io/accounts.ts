@@ -15,6 +15,16 @@ function nameIn(file: string, id: number): string | null {
   return null;
 }
 
+/** The user name `/etc/passwd` gives `uid`, or null. */
+export function nameOfUser(uid: number): string | null {
+  return nameIn('/etc/passwd', uid);
+}
+
+/** The group name `/etc/group` gives `gid`, or null. */
+export function nameOfGroup(gid: number): string | null {
+  return nameIn('/etc/group', gid);
+}
+
 /**
  * An owner as a person reads it: `user:group (uid 999, gid 0)` with the names the local
  * account files give (the number alone where there is none). For error messages only: it

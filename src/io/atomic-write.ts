@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fchownSync, fsync as fsFsync, fsyncSync, open as fsOpen, openSync, readFileSync, renameSync, statSync, unlinkSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fchownSync, fstatSync, fsync as fsFsync, fsyncSync, open as fsOpen, openSync, readFileSync, renameSync, statSync, unlinkSync, write as fsWrite, writeSync, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { chownSpec, ownerText } from './accounts.js';
-import { writeTargetOf, writeTargetWithStats } from './link.js';
+import { writeTargetWithStats } from './link.js';
+import { trustedWalk, type Walk } from './ownership.js';
 import { SMALL_FILE_BYTES } from './snapshot.js';
 import { mark } from '../trace.js';
 
@@ -24,9 +25,85 @@ export function isTempFor(name: string, base: string): boolean {
  */
 let tempSeq = randomBytes(6).readUIntBE(0, 6);
 
-export function tempPathFor(target: string): string {
+/**
+ * A new temp file's name for a file named `base`: only letters, digits and `._-` whatever the
+ * name (each other character becomes `_`, and a long name is cut), so that a validate command
+ * is never handed a name that means something to the shell.
+ */
+function tempNameFor(base: string): string {
   tempSeq = (tempSeq + 1) % 0x1000000000000;
-  return path.join(path.dirname(target), `.${path.basename(target)}.${tempSeq.toString(16).padStart(12, '0')}${TEMP_SUFFIX}`);
+  return `.${base.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200)}.${tempSeq.toString(16).padStart(12, '0')}${TEMP_SUFFIX}`;
+}
+
+/** A new temp file's path beside `target` (see tempNameFor). */
+export function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), tempNameFor(path.basename(target)));
+}
+
+/**
+ * Paths under /proc/self/fd/N reach the folder open as N itself, whatever is renamed or
+ * retargeted on the way to it since: the create and the rename of a write go through it
+ * (Node has no openat or renameat). Without /proc, the folder's own path is used.
+ */
+const PROC_FD = existsSync('/proc/self/fd');
+
+/**
+ * Where a write stages and renames: the folder of `target` (the listed path with every link
+ * resolved), held open from before the temp file is created until after the rename. `tmp` is
+ * the temp file's real path (what validate is given), `via(name)` a path to `name` in the held folder.
+ */
+interface Stage {
+  readonly target: string;
+  readonly fd: number;
+  readonly dev: number;
+  readonly ino: number;
+  readonly tmp: string;
+  readonly tmpVia: string;
+  readonly targetVia: string;
+}
+
+/**
+ * Where a write of `listed` goes, checked now: the regular file (or absent name) the path
+ * resolves to, every folder and link on the way beyond other users' reach. Throws LinkRefused
+ * (a link that reaches no file) or PathNotTrusted; nothing is written then. `stats`: as
+ * writeTargetWithStats, for the resolved target.
+ */
+function resolveWrite(listed: string): { target: string; stats: Stats | null | undefined; walk: Walk } {
+  const link = writeTargetWithStats(listed);
+  const walk = trustedWalk(listed);
+  if (walk.end === 'unresolved') return { ...link, walk };
+  return { target: walk.resolved, stats: walk.resolved === link.target ? link.stats : undefined, walk };
+}
+
+/**
+ * Opens the folder `target` is to be staged in; when the walk saw that folder, it must be the
+ * one opened (else PreconditionFailed: it was replaced since). Throws WriteStepFailed (create)
+ * when it cannot be opened.
+ */
+function openStage(target: string, walk: Walk): Stage {
+  const dir = path.dirname(target);
+  let fd: number;
+  try {
+    fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    throw new WriteStepFailed(err, 'create', target);
+  }
+  const st = fstatSync(fd);
+  if (walk.folder !== null && (st.dev !== walk.folder.dev || st.ino !== walk.folder.ino)) {
+    closeSync(fd);
+    throw new PreconditionFailed();
+  }
+  const name = tempNameFor(path.basename(target));
+  const via = PROC_FD ? `/proc/self/fd/${fd}` : dir;
+  return { target, fd, dev: st.dev, ino: st.ino, tmp: path.join(dir, name), tmpVia: path.join(via, name), targetVia: path.join(via, path.basename(target)) };
+}
+
+function closeStage(stage: Stage): void {
+  try {
+    closeSync(stage.fd);
+  } catch {
+    // Closed already.
+  }
 }
 
 /** Thrown when the precondition checked just before the rename no longer holds. */
@@ -122,18 +199,24 @@ export async function atomicWrite(listed: string, data: Uint8Array, opts: Atomic
     await atomicWriteStream(listed, (append) => append(data), opts);
     return;
   }
-  const { target, stats } = writeTargetWithStats(listed);
-  if (opts.sync !== false) await install(writeTempSync(target, data, stats), target, listed, opts, 'now');
-  else await install(await writeTempInPool(target, data, stats), target, listed, opts, 'shared');
+  const { target, stats, walk } = resolveWrite(listed);
+  const stage = openStage(target, walk);
+  try {
+    if (opts.sync !== false) writeTempSync(stage, data, stats);
+    else await writeTempInPool(stage, data, stats);
+    await install(stage, listed, opts, opts.sync !== false ? 'now' : 'shared');
+  } finally {
+    closeStage(stage);
+  }
 }
 
 /**
- * A new temp file's path beside `target`, what to keep of the old file (from `seen`, the stats
- * the caller already has; null: absent; undefined: look), and the mode to create it with.
+ * What to keep of the file the stage replaces (from `seen`, the stats the caller already has;
+ * null: absent; undefined: look), and the mode to create the temp file with.
  */
-function newTemp(target: string, seen?: Stats | null): { tmp: string; keep: Keep; create: { mode: number; chmod: boolean } } {
-  const keep = keepOf(seen === undefined ? statOrNull(target) : seen);
-  return { tmp: tempPathFor(target), keep, create: createMode(keep) };
+function newTemp(stage: Stage, seen?: Stats | null): { keep: Keep; create: { mode: number; chmod: boolean } } {
+  const keep = keepOf(seen === undefined ? statOrNull(stage.targetVia) : seen);
+  return { keep, create: createMode(keep) };
 }
 
 /**
@@ -193,41 +276,49 @@ function keepOwnership(fd: number, target: string, keep: Keep, create: { chmod: 
 
 /**
  * The steps after the temp file is durable: validate, precondition, keep the old version,
- * check that `listed` still resolves to `target` (a link retargeted meanwhile: PreconditionFailed),
- * rename, then fsync the folder (`now`, or `shared` with the other renames in it waiting for
- * one). The temp file is removed unless it was renamed.
+ * check again that `listed` is safe and still resolves into the held folder, to the same name
+ * (a link retargeted meanwhile: PreconditionFailed; a path another user controls now:
+ * PathNotTrusted), rename inside the held folder, then fsync it (`now`, or `shared` with the
+ * other renames in it waiting for one). The temp file is removed unless it was renamed.
  */
-async function install(tmp: string, target: string, listed: string, opts: AtomicWriteOptions, folderSync: 'now' | 'shared'): Promise<void> {
+async function install(stage: Stage, listed: string, opts: AtomicWriteOptions, folderSync: 'now' | 'shared'): Promise<void> {
+  const { target } = stage;
   let renamed = false;
   try {
     if (opts.validate) {
-      const refused = await opts.validate(tmp);
+      const refused = await opts.validate(stage.tmp);
       if (refused !== null) throw new ValidationFailed(refused);
     }
     if (opts.precondition && !(await opts.precondition())) throw new PreconditionFailed();
     await opts.beforeRename?.(target);
-    if (writeTargetOf(listed) !== target) throw new PreconditionFailed();
+    const again = resolveWrite(listed);
+    if (again.target !== target || (again.walk.folder !== null && (again.walk.folder.dev !== stage.dev || again.walk.folder.ino !== stage.ino))) throw new PreconditionFailed();
     mark('checked');
-    // RACE: a local write (or a retarget of the link) landing between the checks and this
-    // rename is replaced (or misses us); the window is microseconds and the watcher then
-    // reports what is there, which is read again.
+    // RACE: a local write (or a retarget of a link on the way) landing between the checks and
+    // this rename is replaced (or misses us); the window is microseconds and the watcher then
+    // reports what is there, which is read again. The rename goes through the held folder,
+    // which was checked beyond other users' reach: a folder on the way swapped meanwhile
+    // (only root or the node's user may do that) cannot send it elsewhere. Without /proc it
+    // goes by path.
     try {
-      renameSync(tmp, target);
+      renameSync(stage.tmpVia, stage.targetVia);
     } catch (err) {
       throw new WriteStepFailed(err, 'rename', target);
     }
     mark('renamed');
     renamed = true;
   } finally {
-    if (!renamed) unlinkQuietly(tmp);
+    if (!renamed) unlinkQuietly(stage.tmpVia);
   }
-  if (folderSync === 'now') fsyncPath(path.dirname(target));
+  if (folderSync === 'now') fsyncSync(stage.fd);
   else await syncDirShared(path.dirname(target));
 }
 
-/** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
-function writeTempSync(target: string, data: Uint8Array, seen?: Stats | null): string {
-  const { tmp, keep, create } = newTemp(target, seen);
+/** Writes `data` to the stage's new temp file with the replaced file's mode and owner, fsynced. */
+function writeTempSync(stage: Stage, data: Uint8Array, seen?: Stats | null): void {
+  const { target } = stage;
+  const tmp = stage.tmpVia;
+  const { keep, create } = newTemp(stage, seen);
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', create.mode);
@@ -246,7 +337,6 @@ function writeTempSync(target: string, data: Uint8Array, seen?: Stats | null): s
   } finally {
     closeSync(fd);
   }
-  return tmp;
 }
 
 const openFd = promisify(fsOpen);
@@ -258,8 +348,10 @@ const fsyncFd = promisify(fsFsync);
  * pool (a create and an fsync wait on the disk, and a burst's fsyncs overlap there), the rest
  * on the main thread; plain descriptors, not FileHandles (no object to collect per write).
  */
-async function writeTempInPool(target: string, data: Uint8Array, seen?: Stats | null): Promise<string> {
-  const { tmp, keep, create } = newTemp(target, seen);
+async function writeTempInPool(stage: Stage, data: Uint8Array, seen?: Stats | null): Promise<void> {
+  const { target } = stage;
+  const tmp = stage.tmpVia;
+  const { keep, create } = newTemp(stage, seen);
   const fd = await openFd(tmp, 'wx', create.mode).catch((err: unknown) => {
     throw new WriteStepFailed(err, 'create', target);
   });
@@ -275,7 +367,6 @@ async function writeTempInPool(target: string, data: Uint8Array, seen?: Stats | 
   } finally {
     closeSync(fd);
   }
-  return tmp;
 }
 
 function unlinkQuietly(p: string): void {
@@ -299,8 +390,21 @@ export async function atomicWriteStream(
   fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>,
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
-  const target = writeTargetOf(listed);
-  const { tmp, keep, create } = newTemp(target);
+  const { target, walk } = resolveWrite(listed);
+  const stage = openStage(target, walk);
+  try {
+    await streamToStage(stage, fill);
+    await install(stage, listed, opts, 'shared');
+  } finally {
+    closeStage(stage);
+  }
+}
+
+/** atomicWriteStream's temp file: filled, given the replaced file's mode and owner, fsynced. */
+async function streamToStage(stage: Stage, fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+  const { target } = stage;
+  const tmp = stage.tmpVia;
+  const { keep, create } = newTemp(stage);
   const fh = await open(tmp, 'wx', create.mode).catch((err: unknown) => {
     throw new WriteStepFailed(err, 'create', target);
   });
@@ -338,7 +442,6 @@ export async function atomicWriteStream(
   } finally {
     await fh.close();
   }
-  await install(tmp, target, listed, opts, 'shared');
 }
 
 interface DirSync {

@@ -9,6 +9,7 @@ import { linkTarget, type LinkVerdict } from '../core/link.js';
 import type { PeerError } from '../core/peer-report.js';
 import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
 import { verdictOf } from '../io/link.js';
+import { PathNotTrusted, trustedWalk } from '../io/ownership.js';
 import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
 import type { Logger } from '../log.js';
 import type { NodeContext } from './context.js';
@@ -45,9 +46,12 @@ export interface PeerFacts extends PeerFileFacts {
   error: PeerError | null;
 }
 
-/** A problem with the file, shown in the state until its cause is gone (`link`: a listed symbolic link that reaches no file). */
+/**
+ * A problem with the file, shown in the state until its cause is gone (`link`: a listed symbolic
+ * link that reaches no file; `unsafe`: another user may change where the path leads).
+ */
 export interface FileProblem {
-  readonly kind: 'read' | 'write' | 'link';
+  readonly kind: 'read' | 'write' | 'link' | 'unsafe';
   readonly message: string;
   /** For a write: the version that could not be written, and where it came from. */
   readonly md5?: Md5;
@@ -154,9 +158,10 @@ export class FileActor {
   async bootstrap(): Promise<void> {
     let sig = 'absent';
     try {
-      let snap = await readSnapshot(this.spec.path);
+      const at = this.readablePath();
+      let snap = await readSnapshot(at);
       // Read while it changed: read again (a few times; the watcher reads what the writer leaves).
-      for (let reads = 1; snap?.sig === 'moving' && reads < TORN_READS; reads++) snap = await readSnapshot(this.spec.path);
+      for (let reads = 1; snap?.sig === 'moving' && reads < TORN_READS; reads++) snap = await readSnapshot(at);
       this.#cacheHash(snap);
       sig = snap?.sig ?? 'absent';
       this.#observeLink();
@@ -169,6 +174,7 @@ export class FileActor {
         rememberVersion(this.history, snap.md5, HISTORY);
       }
     } catch (err) {
+      if (err instanceof PathNotTrusted) return;
       this.#problem = { kind: 'read', message: errorText(err) };
       this.log.error({ err: this.#problem.message }, 'cannot read listed file');
     }
@@ -228,11 +234,11 @@ export class FileActor {
     let decision: HoldDecision;
     for (let reads = 1; ; reads++) {
       try {
-        snap = await readSnapshot(this.spec.path, this.hash);
+        snap = await readSnapshot(this.readablePath(), this.hash);
         mark('read');
         this.#cacheHash(snap);
       } catch (err) {
-        this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');
+        if (!(err instanceof PathNotTrusted)) this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');
         return undefined;
       }
       decision = this.#decideHold(snap);
@@ -321,7 +327,7 @@ export class FileActor {
    * Undefined when the file cannot be read.
    */
   async localNow(): Promise<Md5 | null | undefined> {
-    const cached = this.#problem?.kind === 'read' || this.#hold.active ? undefined : cachedMd5(this.spec.path, this.hash);
+    const cached = this.#problem?.kind === 'read' || this.#problem?.kind === 'unsafe' || this.#hold.active ? undefined : cachedMd5(this.spec.path, this.hash);
     if (cached !== undefined && cached === this.known && cached === this.#local.md5) return cached;
     // A local rewrite under way (held back) is waited for: the peer's change is decided against
     // what the local writer leaves, which is sent first (both changed: a split-brain), never
@@ -337,9 +343,32 @@ export class FileActor {
   holds(expected: Md5 | null): boolean | Promise<boolean> {
     const cached = cachedMd5(this.spec.path, this.hash);
     if (cached !== undefined) return cached === expected;
-    const small = readSnapshotSync(this.spec.path);
+    const at = this.readablePath();
+    const small = readSnapshotSync(at);
     if (small !== undefined) return (small?.md5 ?? null) === expected;
-    return readSnapshot(this.spec.path, this.hash).then((s) => (s?.md5 ?? null) === expected);
+    return readSnapshot(at, this.hash).then((s) => (s?.md5 ?? null) === expected);
+  }
+
+  /**
+   * Where a read of the file goes, checked now (see io/ownership.ts): the path with every link
+   * resolved, its folders and the file beyond every other user's reach, so no link can be
+   * retargeted between the check and the read. Throws PathNotTrusted (the file's problem in the
+   * state until a later check passes); nothing is read then.
+   */
+  readablePath(): string {
+    let walk;
+    try {
+      walk = trustedWalk(this.spec.path);
+    } catch (err) {
+      if (err instanceof PathNotTrusted) {
+        if (this.#problem?.message === err.message) this.log.debug('listed path is still not safe: not read');
+        else this.setProblem({ kind: 'unsafe', message: err.message }, 'listed path is not safe: another user can change where it leads');
+      }
+      throw err;
+    }
+    if (this.#problem?.kind === 'unsafe') this.#clearProblem();
+    // A walk that found no end (a loop, a folder missing or unreadable): the listed path, whose read says why.
+    return walk.end === 'unresolved' ? this.spec.path : walk.resolved;
   }
 
   #announce(snap: Snapshot | null): void {
@@ -450,7 +479,7 @@ export class FileActor {
    */
   writeErrorFor(md5: Md5): string | null {
     const p = this.#problem;
-    return p !== null && (p.kind === 'link' || (p.kind === 'write' && p.md5 === md5)) ? p.message : null;
+    return p !== null && (p.kind === 'link' || p.kind === 'unsafe' || (p.kind === 'write' && p.md5 === md5)) ? p.message : null;
   }
 
   /**
@@ -497,7 +526,7 @@ export class FileActor {
     }
     let snap: Snapshot | null | undefined;
     try {
-      snap = readSnapshotSync(this.spec.path);
+      snap = readSnapshotSync(this.readablePath());
     } catch {
       snap = undefined;
     }

@@ -1,5 +1,6 @@
 import type { FileSpec, Settings } from '../config/settings.js';
 import type { Md5 } from '../core/types.js';
+import { fillTemplate } from '../core/validate-template.js';
 import { runShell, shellFailure, shellQuote, type ShellResult } from '../io/shell.js';
 import type { Logger } from '../log.js';
 
@@ -72,12 +73,13 @@ export class HookRunner {
   }
 
   /**
-   * Runs the file's validate command on the staged temp file (`{}` is its quoted path).
+   * Runs the file's validate command on the staged temp file (`{}` is its quoted path, also in
+   * $ENTANGLED_TEMP; a `"{}"` or `'{}'` loses its own quotes: see core/validate-template.ts).
    * Resolves null when it passed (or there is none), else one line saying how it failed.
    */
   async validate(spec: FileSpec, tempPath: string, md5: Md5, peer: string | null, log: Logger): Promise<string | null> {
     if (spec.validate === null) return null;
-    const command = spec.validate.replaceAll('{}', shellQuote(tempPath));
+    const command = fillTemplate(spec.validate, shellQuote(tempPath));
     const r = await this.#run(HOOK.validate, command, { ...this.#env(spec, { md5, peer: peer ?? undefined }), ENTANGLED_TEMP: tempPath }, log);
     return shellFailure(r);
   }

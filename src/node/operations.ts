@@ -4,6 +4,7 @@ import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import type { ContentReply, Reply, TakeRequest } from '../core/frame.js';
 import { pickVersion } from '../core/pick-version.js';
 import type { Md5 } from '../core/types.js';
+import { PathNotTrusted } from '../io/ownership.js';
 import { readSnapshot } from '../io/snapshot.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
@@ -207,7 +208,14 @@ export class Operations implements NodeActions {
     const actor = this.#files.resolve(file);
     this.#reachable(peer);
     const reply = await this.#content(peer, actor);
-    const local = await readSnapshot(actor.spec.path, actor.hash);
+    let at: string;
+    try {
+      at = actor.readablePath();
+    } catch (err) {
+      if (err instanceof PathNotTrusted) throw new EntangledError('CONFLICT', err.message);
+      throw err;
+    }
+    const local = await readSnapshot(at, actor.hash);
     const sizes = Math.max(local?.size ?? 0, reply.size);
     if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${actor.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
     let remote = reply.data;
@@ -220,7 +228,7 @@ export class Operations implements NodeActions {
       }
       remote = Buffer.concat(pieces);
     }
-    const mine = local && local.data === null ? await readFile(actor.spec.path).catch(() => null) : (local?.data ?? null);
+    const mine = local && local.data === null ? await readFile(at).catch(() => null) : (local?.data ?? null);
     const d = unifiedDiff({ label: `${this.#ctx.node}:${actor.spec.name}`, data: mine }, { label: `${peer.name}:${actor.spec.name}`, data: remote });
     return { name: actor.spec.name, peer: peer.name, local: local?.md5 ?? null, remote: reply.md5, ...d };
   }

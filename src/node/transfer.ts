@@ -5,6 +5,7 @@ import { LIMITS } from '../core/frame.js';
 import type { Md5 } from '../core/types.js';
 import { atomicWrite, atomicWriteStream, PreconditionFailed, ValidationFailed } from '../io/atomic-write.js';
 import { LinkRefused } from '../io/link.js';
+import { PathNotTrusted } from '../io/ownership.js';
 import type { PeerRequester } from '../net/requester.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
@@ -134,6 +135,10 @@ export class Transfer {
       actor.setProblem({ kind: 'link', message: err.message }, 'listed symbolic link reaches no file: a peer\'s version was not written');
       return 'failed';
     }
+    if (err instanceof PathNotTrusted) {
+      actor.setProblem({ kind: 'unsafe', message: err.message }, 'listed path is not safe: a peer\'s version was not written');
+      return 'failed';
+    }
     if (err instanceof PullFailed) {
       // The sender moved on or went away mid-transfer: its next change (or retransmission) comes.
       actor.log.warn({ peer: req.from, err: err.message }, 'transfer abandoned');
@@ -233,7 +238,7 @@ export class Transfer {
     } catch (err) {
       if (err instanceof PreconditionFailed) throw new EntangledError('CONFLICT', `${name} changed while it was being restored; try again`);
       if (isEntangledError(err)) throw err;
-      if (err instanceof LinkRefused) throw new EntangledError('CONFLICT', err.message);
+      if (err instanceof LinkRefused || err instanceof PathNotTrusted) throw new EntangledError('CONFLICT', err.message);
       throw new EntangledError('IO', `cannot restore ${name}: ${errorText(err)}`);
     }
   }

@@ -169,7 +169,7 @@ describe('entangled check as the node\'s user (nobody)', { skip: cannotRunAsNobo
     },
   ];
   for (const c of cases) {
-    it(c.line === null ? c.what : `${c.what}: exit 2 with one line naming it; as root, exit 0`, async () => {
+    it(c.line === null ? c.what : `${c.what}: exit 2 with one line naming it; as root, exit 2 naming nobody's folder or file`, async () => {
       const { root, alpha } = await asNobody(c.files, c.spoil);
       try {
         const r = await runCli(['check', '--config', alpha.configPath], 10000, {}, NOBODY);
@@ -182,9 +182,11 @@ describe('entangled check as the node\'s user (nobody)', { skip: cannotRunAsNobo
         assert.equal(r.stdout, '');
         assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
         assert.match(r.stderr.trimEnd(), c.line);
-        // What only this user cannot do is no error of the config: root (start's usual user) may.
+        // What only this user cannot do is no error for root (start's usual user); but for root,
+        // nobody's folders and files are another user's: the ownership rule refuses them.
         const asRoot = await runCli(['check', '--config', alpha.configPath]);
-        assert.equal(asRoot.code, 0, asRoot.stderr);
+        assert.equal(asRoot.code, 2, asRoot.stdout + asRoot.stderr);
+        assert.match(asRoot.stderr.trimEnd(), /^entangled: files\[0\]: \S+\/alpha\/etc(\/app\.conf)? is writable by uid 65534 \(nobody\), so another user /);
       } finally {
         rmSync(root, { recursive: true, force: true });
       }

@@ -46,7 +46,8 @@ function filesWithModes(modes: number[]): { dir: string; files: string[]; create
 
 describe('atomicWrite', () => {
   it('keeps each file\'s mode, and gives a new file 0644, under the usual umask 022', () => {
-    const modes = [0o644, 0o664, 0o600, 0o755, 0o640, 0o666];
+    // No 0666: a file others may write is refused (CONTRACT.md, "Only files that no other user controls").
+    const modes = [0o644, 0o664, 0o600, 0o755, 0o640, 0o444];
     const { dir, files, created } = filesWithModes(modes);
     assert.deepEqual(writeUnderUmask('022', [...files, ...created]), [...modes, 0o644, 0o644]);
     assert.equal(readFileSync(files[1]!, 'utf8'), 'new 1\n');
