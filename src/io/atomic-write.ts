@@ -5,7 +5,7 @@ import { open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { chownSpec, ownerText } from './accounts.js';
 import { writeTargetOf, writeTargetWithStats } from './link.js';
-import { SMALL_FILE_BYTES } from './snapshot.js';
+import { NotRegularFile, SMALL_FILE_BYTES } from './snapshot.js';
 import { mark } from '../trace.js';
 
 /** Hidden, never matching `*.conf`-style globs, and recognizable for clean-up after a crash. */
@@ -63,6 +63,8 @@ export interface AtomicWriteOptions {
    * uses the thread pool, so that many writes' fsyncs overlap (throughput for a burst).
    */
   readonly sync?: boolean;
+  /** The permission bits of the file when it is created (absent before the write); default 0644. */
+  readonly createMode?: number;
 }
 
 interface Keep {
@@ -73,8 +75,8 @@ interface Keep {
 const MY_UID = process.getuid?.();
 const MY_GID = process.getgid?.();
 
-function keepOf(st: { mode: number; uid: number; gid: number } | null): Keep {
-  if (!st) return { mode: 0o644, owner: null };
+function keepOf(st: { mode: number; uid: number; gid: number } | null, createMode = 0o644): Keep {
+  if (!st) return { mode: createMode, owner: null };
   const mine = st.uid === MY_UID && st.gid === MY_GID;
   return { mode: st.mode & 0o7777, owner: mine ? null : { uid: st.uid, gid: st.gid } };
 }
@@ -94,12 +96,12 @@ const UMASK: number | null = (() => {
  * with the final permission bits saves the fchmod (an inode update) when the umask keeps them
  * all and no owner change is to follow (a chown would clear set-id bits set before it).
  */
-function createMode(keep: Keep): { mode: number; chmod: boolean } {
+function tempMode(keep: Keep): { mode: number; chmod: boolean } {
   const plain = (keep.mode & ~0o777) === 0 && keep.owner === null && UMASK !== null && (keep.mode & UMASK) === 0;
   return plain ? { mode: keep.mode, chmod: false } : { mode: 0o600, chmod: true };
 }
 
-function statOrNull(target: string) {
+function statOrNull(target: string): Stats | null {
   try {
     return statSync(target);
   } catch (err) {
@@ -110,7 +112,7 @@ function statOrNull(target: string) {
 
 /**
  * Replaces the file at `listed` with `data` atomically: temp file in the same folder, fsync,
- * keep the old file's mode/uid/gid (0644 when new, whatever the umask), rename, fsync the
+ * keep the old file's mode/uid/gid (`createMode`, default 0644, when new, whatever the umask), rename, fsync the
  * folder. When `listed` is a symbolic link, all of that happens to the regular file it
  * resolves to now, in that file's folder; the link stays. A reader sees the old bytes or the
  * new ones, never a mix. Throws PreconditionFailed, LinkRefused (a broken link: nothing
@@ -123,17 +125,21 @@ export async function atomicWrite(listed: string, data: Uint8Array, opts: Atomic
     return;
   }
   const { target, stats } = writeTargetWithStats(listed);
-  if (opts.sync !== false) await install(writeTempSync(target, data, stats), target, listed, opts, 'now');
-  else await install(await writeTempInPool(target, data, stats), target, listed, opts, 'shared');
+  if (opts.sync !== false) await install(writeTempSync(target, data, opts.createMode, stats), target, listed, opts, 'now');
+  else await install(await writeTempInPool(target, data, opts.createMode, stats), target, listed, opts, 'shared');
 }
 
 /**
  * A new temp file's path beside `target`, what to keep of the old file (from `seen`, the stats
- * the caller already has; null: absent; undefined: look), and the mode to create it with.
+ * the caller already has; null: absent; undefined: look), and the mode to create it with
+ * (`createMode` when the file is absent). Throws NotRegularFile when what is there is no
+ * regular file (a FIFO, a folder): it is not replaced.
  */
-function newTemp(target: string, seen?: Stats | null): { tmp: string; keep: Keep; create: { mode: number; chmod: boolean } } {
-  const keep = keepOf(seen === undefined ? statOrNull(target) : seen);
-  return { tmp: tempPathFor(target), keep, create: createMode(keep) };
+function newTemp(target: string, createMode?: number, seen?: Stats | null): { tmp: string; keep: Keep; create: { mode: number; chmod: boolean } } {
+  const st = seen === undefined ? statOrNull(target) : seen;
+  if (st !== null && !st.isFile()) throw new NotRegularFile(target, st);
+  const keep = keepOf(st, createMode);
+  return { tmp: tempPathFor(target), keep, create: tempMode(keep) };
 }
 
 /**
@@ -226,8 +232,8 @@ async function install(tmp: string, target: string, listed: string, opts: Atomic
 }
 
 /** Writes `data` to a new temp file beside `target` with target's mode and owner, fsynced. */
-function writeTempSync(target: string, data: Uint8Array, seen?: Stats | null): string {
-  const { tmp, keep, create } = newTemp(target, seen);
+function writeTempSync(target: string, data: Uint8Array, createMode?: number, seen?: Stats | null): string {
+  const { tmp, keep, create } = newTemp(target, createMode, seen);
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', create.mode);
@@ -258,8 +264,8 @@ const fsyncFd = promisify(fsFsync);
  * pool (a create and an fsync wait on the disk, and a burst's fsyncs overlap there), the rest
  * on the main thread; plain descriptors, not FileHandles (no object to collect per write).
  */
-async function writeTempInPool(target: string, data: Uint8Array, seen?: Stats | null): Promise<string> {
-  const { tmp, keep, create } = newTemp(target, seen);
+async function writeTempInPool(target: string, data: Uint8Array, createMode?: number, seen?: Stats | null): Promise<string> {
+  const { tmp, keep, create } = newTemp(target, createMode, seen);
   const fd = await openFd(tmp, 'wx', create.mode).catch((err: unknown) => {
     throw new WriteStepFailed(err, 'create', target);
   });
@@ -300,7 +306,7 @@ export async function atomicWriteStream(
   opts: AtomicWriteOptions = {},
 ): Promise<void> {
   const target = writeTargetOf(listed);
-  const { tmp, keep, create } = newTemp(target);
+  const { tmp, keep, create } = newTemp(target, opts.createMode);
   const fh = await open(tmp, 'wx', create.mode).catch((err: unknown) => {
     throw new WriteStepFailed(err, 'create', target);
   });

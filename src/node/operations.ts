@@ -207,7 +207,7 @@ export class Operations implements NodeActions {
     const actor = this.#files.resolve(file);
     this.#reachable(peer);
     const reply = await this.#content(peer, actor);
-    const local = await readSnapshot(actor.spec.path, actor.hash);
+    const local = await readSnapshot(actor.spec.path, actor.hash, actor.maxBytes);
     const sizes = Math.max(local?.size ?? 0, reply.size);
     if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${actor.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
     let remote = reply.data;
