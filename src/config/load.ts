@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { apiEndpoint, findEndpointClash, type BoundEndpoint } from '../core/endpoints.js';
 import { ConfigError } from '../core/errors.js';
+import { parseFileMode } from '../core/limits.js';
 import { inspectPath } from '../io/link.js';
 import { curvePublicKey, isCurveKey } from '../net/curve-keys.js';
 import { configSchema, type CurveKeys, type FileSpec, type Settings } from './settings.js';
@@ -98,6 +99,8 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     const validate = typeof entry === 'string' ? null : (entry.validate ?? null);
     const onApply = typeof entry === 'string' ? null : (entry.onApply ?? null);
     const settle = typeof entry === 'string' ? null : (entry.settleMs ?? null);
+    const createMode = typeof entry === 'string' || entry.createMode === undefined ? null : parseFileMode(entry.createMode);
+    const maxBytes = typeof entry === 'string' ? null : (entry.maxBytes ?? null);
     const abs = path.resolve(baseDir, written);
     const seenPath = byPath.get(abs);
     if (seenPath !== undefined) {
@@ -116,7 +119,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     }
     byName.set(name, i);
     checkFilePath(abs, i);
-    return Object.freeze({ name, path: abs, validate, onApply, settleMs: settle });
+    return Object.freeze({ name, path: abs, validate, onApply, settleMs: settle, createMode, maxBytes });
   });
 
   return Object.freeze({
@@ -134,6 +137,7 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
     settleMs: cfg.settleMs,
     security: curve ? Object.freeze({ curve }) : null,
     backups: cfg.backups,
+    maxBytes: cfg.maxBytes,
     hooks: Object.freeze({
       onPeerDown: cfg.hooks.onPeerDown ?? null,
       onPeerUp: cfg.hooks.onPeerUp ?? null,

@@ -7,7 +7,7 @@ export interface ReloadChanges {
   readonly peers: { readonly added: readonly PeerSpec[]; readonly removed: readonly PeerSpec[]; readonly replaced: readonly PeerSpec[]; readonly rekeyed: readonly PeerSpec[] };
   /** Whether a peer's key that was admitted is no longer (a peer removed or made anew, a key taken from a list): links made with it must go. */
   readonly keysDropped: boolean;
-  /** The other keys whose value changed: token, reconcile, peerTimeoutMs, settleMs, backups, hooks. */
+  /** The other keys whose value changed: token, reconcile, peerTimeoutMs, settleMs, backups, maxBytes, hooks. */
   readonly settings: readonly string[];
 }
 
@@ -32,6 +32,7 @@ const MUTABLE: readonly [string, (s: Settings) => unknown][] = [
   ['peerTimeoutMs', (s) => s.peerTimeoutMs],
   ['settleMs', (s) => s.settleMs],
   ['backups', (s) => s.backups],
+  ['maxBytes', (s) => s.maxBytes],
   ['hooks', (s) => JSON.stringify(s.hooks)],
 ];
 
@@ -54,7 +55,7 @@ export function planReload(cur: Settings, next: Settings): ReloadPlan {
   for (const f of next.files) {
     const was = curFiles.get(f.name);
     if (!was || was.path !== f.path) added.push(f);
-    else if (was.validate !== f.validate || was.onApply !== f.onApply || was.settleMs !== f.settleMs) updated.push(f);
+    else if (was.validate !== f.validate || was.onApply !== f.onApply || was.settleMs !== f.settleMs || was.createMode !== f.createMode || was.maxBytes !== f.maxBytes) updated.push(f);
   }
   for (const f of cur.files) {
     const now = nextFiles.get(f.name);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_BYTES, parseFileMode } from '../core/limits.js';
 import { RECONCILE_MODES, type ReconcileMode } from '../core/types.js';
 import { isCurveKey } from '../net/curve-keys.js';
 import { templateProblem } from '../core/validate-template.js';
@@ -13,6 +14,10 @@ export interface FileSpec {
   readonly onApply: string | null;
   /** This file's own settleMs (see Settings.settleMs); null: the top-level one applies. */
   readonly settleMs: number | null;
+  /** The permission bits the file gets when this node creates it (a peer's version of a missing file); null: 0644. */
+  readonly createMode: number | null;
+  /** This file's own maxBytes (see Settings.maxBytes); null: the top-level one applies. */
+  readonly maxBytes: number | null;
 }
 
 export interface PeerSpec {
@@ -59,6 +64,8 @@ export interface Settings {
   readonly security: { readonly curve: CurveKeys } | null;
   /** Previous versions kept per file in stateDir (0: none). */
   readonly backups: number;
+  /** The largest file (bytes) this node sends or takes; a file's own maxBytes overrides it. */
+  readonly maxBytes: number;
   readonly hooks: Hooks;
 }
 
@@ -72,6 +79,7 @@ export const DEFAULTS = {
   peerTimeoutMs: 3000,
   settleMs: 0,
   backups: 5,
+  maxBytes: DEFAULT_MAX_BYTES,
   hookTimeoutMs: 30_000,
 } as const;
 
@@ -96,6 +104,13 @@ const command = z.string().trim().min(1, { message: 'must be a shell command' })
 /** How long a file must be quiet before a change of it is sent (ms): a minute at most, since work on the file waits for it. */
 const settleMs = z.number({ message: 'must be a number of milliseconds' }).int({ message: 'must be a whole number of milliseconds' }).min(0, { message: 'must be 0 or more (milliseconds)' }).max(60_000, { message: 'must be at most 60000 (milliseconds)' });
 
+/** A file's size cap in bytes (at most what a frame may announce, 1 TiB). */
+const maxBytes = z.number({ message: 'must be a number of bytes' }).int({ message: 'must be a whole number of bytes' }).min(1, { message: 'must be a positive number of bytes' }).max(2 ** 40, { message: 'must be at most 1099511627776 (1 TiB)' });
+/** A created file's mode: a quoted string of octal digits; an unquoted 0600 is the YAML number 600, not a mode. */
+const createMode = z
+  .string({ message: 'must be a quoted string of octal digits, such as "0600" (unquoted, YAML reads 0600 as the number 600)' })
+  .refine((s) => parseFileMode(s) !== null, { message: 'must be three or four octal digits of permission bits, such as "0600" (no set-id or sticky bits)' });
+
 const fileEntry = z.union([
   z.string().min(1),
   z.strictObject({
@@ -109,6 +124,8 @@ const fileEntry = z.union([
       .optional(),
     onApply: command.optional(),
     settleMs: settleMs.optional(),
+    createMode: createMode.optional(),
+    maxBytes: maxBytes.optional(),
   }),
 ]);
 
@@ -154,6 +171,7 @@ export const configSchema = z.strictObject({
   settleMs: settleMs.default(DEFAULTS.settleMs),
   security: z.strictObject({ curve: curveSchema }).optional(),
   backups: z.number().int().min(0).max(1000).default(DEFAULTS.backups),
+  maxBytes: maxBytes.default(DEFAULTS.maxBytes),
   hooks: z
     .strictObject({
       onPeerDown: command.optional(),

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { chownSpec, ownerText } from './accounts.js';
 import { writeTargetWithStats } from './link.js';
 import { trustedWalk, type Walk } from './ownership.js';
-import { SMALL_FILE_BYTES } from './snapshot.js';
+import { NotRegularFile, SMALL_FILE_BYTES } from './snapshot.js';
 import { mark } from '../trace.js';
 
 /** Hidden, never matching `*.conf`-style globs, and recognizable for clean-up after a crash. */
@@ -140,6 +140,8 @@ export interface AtomicWriteOptions {
    * uses the thread pool, so that many writes' fsyncs overlap (throughput for a burst).
    */
   readonly sync?: boolean;
+  /** The permission bits of the file when it is created (absent before the write); default 0644. */
+  readonly createMode?: number;
 }
 
 interface Keep {
@@ -150,8 +152,8 @@ interface Keep {
 const MY_UID = process.getuid?.();
 const MY_GID = process.getgid?.();
 
-function keepOf(st: { mode: number; uid: number; gid: number } | null): Keep {
-  if (!st) return { mode: 0o644, owner: null };
+function keepOf(st: { mode: number; uid: number; gid: number } | null, createMode = 0o644): Keep {
+  if (!st) return { mode: createMode, owner: null };
   const mine = st.uid === MY_UID && st.gid === MY_GID;
   return { mode: st.mode & 0o7777, owner: mine ? null : { uid: st.uid, gid: st.gid } };
 }
@@ -171,12 +173,12 @@ const UMASK: number | null = (() => {
  * with the final permission bits saves the fchmod (an inode update) when the umask keeps them
  * all and no owner change is to follow (a chown would clear set-id bits set before it).
  */
-function createMode(keep: Keep): { mode: number; chmod: boolean } {
+function tempMode(keep: Keep): { mode: number; chmod: boolean } {
   const plain = (keep.mode & ~0o777) === 0 && keep.owner === null && UMASK !== null && (keep.mode & UMASK) === 0;
   return plain ? { mode: keep.mode, chmod: false } : { mode: 0o600, chmod: true };
 }
 
-function statOrNull(target: string) {
+function statOrNull(target: string): Stats | null {
   try {
     return statSync(target);
   } catch (err) {
@@ -187,7 +189,7 @@ function statOrNull(target: string) {
 
 /**
  * Replaces the file at `listed` with `data` atomically: temp file in the same folder, fsync,
- * keep the old file's mode/uid/gid (0644 when new, whatever the umask), rename, fsync the
+ * keep the old file's mode/uid/gid (`createMode`, default 0644, when new, whatever the umask), rename, fsync the
  * folder. When `listed` is a symbolic link, all of that happens to the regular file it
  * resolves to now, in that file's folder; the link stays. A reader sees the old bytes or the
  * new ones, never a mix. Throws PreconditionFailed, LinkRefused (a broken link: nothing
@@ -202,8 +204,8 @@ export async function atomicWrite(listed: string, data: Uint8Array, opts: Atomic
   const { target, stats, walk } = resolveWrite(listed);
   const stage = openStage(target, walk);
   try {
-    if (opts.sync !== false) writeTempSync(stage, data, stats);
-    else await writeTempInPool(stage, data, stats);
+    if (opts.sync !== false) writeTempSync(stage, data, opts.createMode, stats);
+    else await writeTempInPool(stage, data, opts.createMode, stats);
     await install(stage, listed, opts, opts.sync !== false ? 'now' : 'shared');
   } finally {
     closeStage(stage);
@@ -212,11 +214,15 @@ export async function atomicWrite(listed: string, data: Uint8Array, opts: Atomic
 
 /**
  * What to keep of the file the stage replaces (from `seen`, the stats the caller already has;
- * null: absent; undefined: look), and the mode to create the temp file with.
+ * null: absent; undefined: look), and the mode to create the temp file with (`createMode` when
+ * the file is absent). Throws NotRegularFile when what is there is no regular file (a FIFO, a
+ * folder): it is not replaced.
  */
-function newTemp(stage: Stage, seen?: Stats | null): { keep: Keep; create: { mode: number; chmod: boolean } } {
-  const keep = keepOf(seen === undefined ? statOrNull(stage.targetVia) : seen);
-  return { keep, create: createMode(keep) };
+function newTemp(stage: Stage, createMode?: number, seen?: Stats | null): { keep: Keep; create: { mode: number; chmod: boolean } } {
+  const st = seen === undefined ? statOrNull(stage.targetVia) : seen;
+  if (st !== null && !st.isFile()) throw new NotRegularFile(stage.target, st);
+  const keep = keepOf(st, createMode);
+  return { keep, create: tempMode(keep) };
 }
 
 /**
@@ -315,10 +321,10 @@ async function install(stage: Stage, listed: string, opts: AtomicWriteOptions, f
 }
 
 /** Writes `data` to the stage's new temp file with the replaced file's mode and owner, fsynced. */
-function writeTempSync(stage: Stage, data: Uint8Array, seen?: Stats | null): void {
+function writeTempSync(stage: Stage, data: Uint8Array, createMode?: number, seen?: Stats | null): void {
   const { target } = stage;
   const tmp = stage.tmpVia;
-  const { keep, create } = newTemp(stage, seen);
+  const { keep, create } = newTemp(stage, createMode, seen);
   let fd: number;
   try {
     fd = openSync(tmp, 'wx', create.mode);
@@ -348,10 +354,10 @@ const fsyncFd = promisify(fsFsync);
  * pool (a create and an fsync wait on the disk, and a burst's fsyncs overlap there), the rest
  * on the main thread; plain descriptors, not FileHandles (no object to collect per write).
  */
-async function writeTempInPool(stage: Stage, data: Uint8Array, seen?: Stats | null): Promise<void> {
+async function writeTempInPool(stage: Stage, data: Uint8Array, createMode?: number, seen?: Stats | null): Promise<void> {
   const { target } = stage;
   const tmp = stage.tmpVia;
-  const { keep, create } = newTemp(stage, seen);
+  const { keep, create } = newTemp(stage, createMode, seen);
   const fd = await openFd(tmp, 'wx', create.mode).catch((err: unknown) => {
     throw new WriteStepFailed(err, 'create', target);
   });
@@ -393,7 +399,7 @@ export async function atomicWriteStream(
   const { target, walk } = resolveWrite(listed);
   const stage = openStage(target, walk);
   try {
-    await streamToStage(stage, fill);
+    await streamToStage(stage, fill, opts.createMode);
     await install(stage, listed, opts, 'shared');
   } finally {
     closeStage(stage);
@@ -401,10 +407,10 @@ export async function atomicWriteStream(
 }
 
 /** atomicWriteStream's temp file: filled, given the replaced file's mode and owner, fsynced. */
-async function streamToStage(stage: Stage, fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+async function streamToStage(stage: Stage, fill: (append: (piece: Uint8Array) => Promise<void>) => Promise<void>, createMode?: number): Promise<void> {
   const { target } = stage;
   const tmp = stage.tmpVia;
-  const { keep, create } = newTemp(stage);
+  const { keep, create } = newTemp(stage, createMode);
   const fh = await open(tmp, 'wx', create.mode).catch((err: unknown) => {
     throw new WriteStepFailed(err, 'create', target);
   });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, linkSync, mkdirSync, readdirSync, renameSync, rmdirSync, unlinkSync } from 'node:fs';
-import { copyFile, open, readdir, stat } from 'node:fs/promises';
+import { chmodSync, copyFileSync, linkSync, lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmod, copyFile, open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Md5 } from '../core/types.js';
 import { fsyncPath } from './atomic-write.js';
@@ -18,6 +18,11 @@ export interface KeptVersion {
 /** A file's key (see keyFor), and one version of it: `<ms>-<md5>`, the time padded to 13 digits. */
 const KEY = '[A-Za-z0-9._-]+-[0-9a-f]{12}';
 const VERSION = '(\\d{13,})-([0-9a-f]{32})';
+/** The backups folder's mode, and its entries': kept versions of root-only files stay root-only. */
+const DIR_MODE = 0o700;
+const ENTRY_MODE = 0o600;
+const MY_UID = process.getuid?.();
+
 /** `<key>@<ms>-<md5>`: the key names the file, the rest the version. */
 const ENTRY_RE = new RegExp(`^(${KEY})@${VERSION}$`);
 /** An entry of the earlier layout, one folder per file: `backups/<key>/<ms>-<md5>`. */
@@ -39,6 +44,9 @@ export class BackupStore {
   readonly #keys = new Map<string, string>();
   /** Entries pruned but not yet removed: removal waits until the write in progress is done. */
   #drops: string[] = [];
+  /** Entries kept as hard links, to be made 0600 once the rename has left them the only name of their inode. */
+  #loose: string[] = [];
+  #flushQueued = false;
 
   constructor(stateDir: string, limit: number) {
     this.#root = path.join(stateDir, 'backups');
@@ -58,6 +66,33 @@ export class BackupStore {
     return this.#limit > 0;
   }
 
+  /** The folder the kept versions are in. */
+  get root(): string {
+    return this.#root;
+  }
+
+  /**
+   * Whether keeping the current content of `target` would copy it (the backups folder is on
+   * another filesystem, or a hard link to it is not allowed to this user) rather than link it:
+   * a copy needs room there. False when backups are off or `target` is absent.
+   */
+  copies(target: string): boolean {
+    if (!this.enabled) return false;
+    let st;
+    try {
+      st = statSync(target);
+    } catch {
+      return false;
+    }
+    try {
+      if (statSync(this.#root).dev !== st.dev) return true;
+    } catch {
+      return true;
+    }
+    // fs.protected_hardlinks: a user other than root may link only its own files.
+    return MY_UID !== undefined && MY_UID !== 0 && st.uid !== MY_UID;
+  }
+
   /** The prefix of one file's entries: readable, unique per name, at most ~93 characters. */
   keyFor(name: string): string {
     let key = this.#keys.get(name);
@@ -75,7 +110,9 @@ export class BackupStore {
    */
   load(): void {
     if (this.#index || !this.enabled) return;
-    mkdirSync(this.#root, { recursive: true, mode: 0o700 });
+    mkdirSync(this.#root, { recursive: true, mode: DIR_MODE });
+    // The folder is the node's own (made by it): made private if an older version left it open.
+    if ((lstatSync(this.#root).mode & 0o777) !== DIR_MODE) chmodSync(this.#root, DIR_MODE);
     const index = new Map<string, string[]>();
     for (const ent of readdirSync(this.#root, { withFileTypes: true })) {
       if (ent.isDirectory() && KEY_RE.test(ent.name)) {
@@ -125,6 +162,7 @@ export class BackupStore {
     const done = () => this.#added(names, path.basename(entry), md5);
     try {
       linkSync(target, entry);
+      this.#loose.push(entry);
       return done();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -134,11 +172,13 @@ export class BackupStore {
     }
     if (size <= SMALL_FILE_BYTES) {
       copyFileSync(target, entry);
+      chmodSync(entry, ENTRY_MODE);
       fsyncPath(entry);
       return done();
     }
     return (async () => {
       await copyFile(target, entry);
+      await chmod(entry, ENTRY_MODE);
       const fh = await open(entry, 'r');
       try {
         await fh.sync();
@@ -163,11 +203,36 @@ export class BackupStore {
     }
     if (!names.includes(added)) names.push(added);
     while (names.length > this.#limit) drop(names.shift()!);
-    if (before === 0 && this.#drops.length > 0) setImmediate(() => this.flush());
+    if (this.#drops.length > before || this.#loose.length > 0) this.#schedule();
   }
 
-  /** Removes the entries pruned so far (done by itself shortly after each keep). */
+  #schedule(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setImmediate(() => this.flush());
+  }
+
+  /**
+   * Removes the entries pruned so far, and makes the hard-linked ones 0600 (done by itself
+   * shortly after each keep, once its rename is done). A hard link shares its inode's mode, so
+   * an entry is tightened only once it is that inode's only name (the listed file renamed away
+   * from it); one that still has another name elsewhere keeps that file's mode, inside the
+   * 0700 folder.
+   */
   flush(): void {
+    this.#flushQueued = false;
+    const loose = this.#loose;
+    this.#loose = [];
+    for (const p of loose) {
+      try {
+        const st = lstatSync(p);
+        if (st.nlink === 1 && (st.mode & 0o777) !== ENTRY_MODE) chmodSync(p, ENTRY_MODE);
+        // The rename has not happened yet (or failed): looked at again after the next keep.
+        else if (st.nlink > 1) this.#loose.push(p);
+      } catch {
+        // Pruned or removed by hand.
+      }
+    }
     const drops = this.#drops;
     this.#drops = [];
     for (const p of drops) {

@@ -1,10 +1,14 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { Md5 } from '../core/types.js';
 import { atomicWrite, isTempFor } from './atomic-write.js';
 
 const MD5_RE = /^[0-9a-f]{32}$/;
+/** The journal holds md5s of files others may not read (an md5 of a short secret can be guessed offline): only the node's user reads it. */
+const JOURNAL_MODE = 0o600;
+/** The mode of a state folder the node creates. */
+const STATE_DIR_MODE = 0o700;
 
 type Agreed = Record<string, Record<string, Md5>>;
 
@@ -50,13 +54,19 @@ export class Journal {
   }
 
   /**
-   * Loads the journal; a missing one is empty, a corrupt one is a warning and empty. First
-   * removes the journal's own temp files that a crash during a save left behind (stateDir is
-   * not among the listed files' folders that the node cleans; other nodes' temps are left alone).
+   * Loads the journal; a missing one is empty, a corrupt one is a warning and empty. Creates
+   * the state folder 0700 when it is missing; one that exists and others may enter is a warning
+   * (left as it is: it may be a folder shared with other programs), and the journal is made
+   * 0600 if an older version left it readable. First removes the journal's own temp files that
+   * a crash during a save left behind (stateDir is not among the listed files' folders that the
+   * node cleans; other nodes' temps are left alone).
    */
   async load(): Promise<void> {
     const dir = path.dirname(this.file);
-    await mkdir(dir, { recursive: true });
+    const made = await mkdir(dir, { recursive: true, mode: STATE_DIR_MODE });
+    if (made === undefined && ((await stat(dir)).mode & 0o077) !== 0) {
+      this.#log.warn({ path: dir }, `the state folder is open to other users: chmod 700 ${dir} (it holds the journal and the backups)`);
+    }
     const base = path.basename(this.file);
     for (const name of await readdir(dir)) {
       if (!isTempFor(name, base)) continue;
@@ -70,6 +80,7 @@ export class Journal {
     }
     let text: string;
     try {
+      if (((await stat(this.file)).mode & 0o777) !== JOURNAL_MODE) await chmod(this.file, JOURNAL_MODE);
       text = await readFile(this.file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -133,7 +144,7 @@ export class Journal {
         this.#unsaved = new Set();
         const doc = { v: 1, node: this.#node, agreed: this.#agreed };
         try {
-          await atomicWrite(this.file, Buffer.from(JSON.stringify(doc)), { sync: false });
+          await atomicWrite(this.file, Buffer.from(JSON.stringify(doc)), { sync: false, createMode: JOURNAL_MODE });
         } catch (err) {
           // Not on disk: those agreements stay undurable (not shown aligned) until a save succeeds.
           for (const k of this.#inSave) this.#unsaved.add(k);

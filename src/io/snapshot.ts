@@ -1,6 +1,7 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { overMaxBytes } from '../core/limits.js';
 import type { Md5 } from '../core/types.js';
 
 export interface Snapshot {
@@ -56,23 +57,72 @@ export function statSig(file: string): string {
 const ABSENT = new Set(['ENOENT', 'EISDIR', 'ENOTDIR']);
 
 /**
- * Reads a small file whole and hashes it, synchronously. Returns null when it does not exist
- * (or is not a regular file), `undefined` when it is too large for this path; other errors
- * (EACCES, EIO) are thrown.
+ * How a listed file is opened for reading: O_NONBLOCK, so that a FIFO (or a device) put in its
+ * place never blocks the open (nor a read); the fstat that follows refuses it before any read.
+ * On a regular file O_NONBLOCK changes nothing.
  */
-export function readSnapshotSync(file: string): Snapshot | null | undefined {
+const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
+/** Thrown when a listed path is not a regular file (a FIFO, a socket, a device, a folder): nothing was read. */
+export class NotRegularFile extends Error {
+  constructor(file: string, st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean }) {
+    const what = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : st.isDirectory() ? 'a folder' : 'not a regular file';
+    super(`${file} is ${what}, not a regular file: it is neither read nor written until it is one again`);
+    this.name = 'NotRegularFile';
+  }
+}
+
+/** Thrown when a listed file is larger than its maxBytes: it was not read, and it is not sent. */
+export class FileTooLarge extends Error {
+  readonly size: number;
+  constructor(file: string, size: number, why: string) {
+    super(`${file} is ${why}: it is not sent (raise maxBytes to replicate it)`);
+    this.name = 'FileTooLarge';
+    this.size = size;
+  }
+}
+
+/**
+ * What the fstat of an open listed file allows: throws NotRegularFile or FileTooLarge. A
+ * non-regular file reached through a symbolic link is no error here but absent (null): the
+ * link is the problem, reported as one (see core/link.ts).
+ */
+function admit(file: string, st: BigIntStats, maxBytes: number): null | undefined {
+  if (!st.isFile()) {
+    let viaLink = false;
+    try {
+      viaLink = lstatSync(file).isSymbolicLink();
+    } catch {
+      // Gone meanwhile: what is there is read next time.
+    }
+    if (viaLink) return null;
+    throw new NotRegularFile(file, st);
+  }
+  const size = Number(st.size);
+  const over = overMaxBytes(size, maxBytes);
+  if (over !== null) throw new FileTooLarge(file, size, over);
+  return undefined;
+}
+
+/**
+ * Reads a small file whole and hashes it, synchronously. Returns null when it does not exist
+ * (or a link leads to no regular file), `undefined` when it is too large for this path; throws
+ * NotRegularFile (a FIFO, …: never blocks on it), FileTooLarge (over `maxBytes`: not read) and
+ * other errors (EACCES, EIO).
+ */
+export function readSnapshotSync(file: string, maxBytes = Infinity): Snapshot | null | undefined {
   // The wall clock, not a monotonic one: it is compared with the file's ctime, which the kernel takes from the wall clock.
   const began = BigInt(Date.now()) * 1_000_000n;
   let fd: number;
   try {
-    fd = openSync(file, 'r');
+    fd = openSync(file, READ_FLAGS);
   } catch (err) {
     if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return null;
     throw err;
   }
   try {
     const st = fstatSync(fd, { bigint: true });
-    if (!st.isFile()) return null;
+    if (admit(file, st, maxBytes) === null) return null;
     if (st.size > BigInt(SMALL_FILE_BYTES)) return undefined;
     const size = Number(st.size);
     // Read to the end, but never past the small-file limit: a file that grows while we read it
@@ -116,28 +166,31 @@ export interface HashCache {
 /**
  * Reads and hashes a file. Small files come with their bytes; larger ones are streamed through
  * md5 (or, when `cache` has the same signature, not read at all) and come without. Returns null
- * when the file does not exist; other errors (EACCES, EIO) are thrown.
+ * when the file does not exist; throws as readSnapshotSync does (a file over `maxBytes` is
+ * refused from its fstat, before any byte is read).
  */
-export async function readSnapshot(file: string, cache?: HashCache | null): Promise<Snapshot | null> {
+export async function readSnapshot(file: string, cache?: HashCache | null, maxBytes = Infinity): Promise<Snapshot | null> {
   for (;;) {
-    const small = readSnapshotSync(file);
+    const small = readSnapshotSync(file, maxBytes);
     if (small !== undefined) return small;
-    const large = await streamSnapshot(file, cache);
+    const large = await streamSnapshot(file, cache, maxBytes);
     // A file that shrank below the limit while it was streamed is read again as a small one.
     if (large === null || large.size > SMALL_FILE_BYTES) return large;
   }
 }
 
-async function streamSnapshot(file: string, cache?: HashCache | null): Promise<Snapshot | null> {
+async function streamSnapshot(file: string, cache: HashCache | null | undefined, maxBytes: number): Promise<Snapshot | null> {
   let fh;
   try {
-    fh = await open(file, 'r');
+    fh = await open(file, READ_FLAGS);
   } catch (err) {
     if (ABSENT.has((err as NodeJS.ErrnoException).code ?? '')) return null;
     throw err;
   }
   try {
     const st = await fh.stat({ bigint: true });
+    // Replaced since the small path looked (by a FIFO, or by a larger file).
+    if (admit(file, st, maxBytes) === null) return null;
     const sig = sigOf(st);
     const mtimeMs = Number(st.mtimeMs);
     if (cache && cache.sig === sig) return { md5: cache.md5, size: Number(st.size), mtimeMs, data: null, sig, settled: false };
@@ -153,6 +206,9 @@ async function streamSnapshot(file: string, cache?: HashCache | null): Promise<S
       if (bytesRead === 0) break;
       const piece = bufs[turn]!.subarray(0, bytesRead);
       size += bytesRead;
+      // Grown past the cap while it was read: not hashed to the end.
+      const over = overMaxBytes(size, maxBytes);
+      if (over !== null) throw new FileTooLarge(file, size, over);
       turn ^= 1;
       reading = fh.read(bufs[turn]!, 0, STREAM_CHUNK, size);
       hash.update(piece);
@@ -181,7 +237,8 @@ export async function readRange(file: string, offset: number, length: number): P
 
 /** Fills `buf` with the bytes at `offset`; returns how many there were (fewer at the end of the file). */
 export async function readRangeInto(file: string, offset: number, buf: Uint8Array): Promise<number> {
-  const fh = await open(file, 'r');
+  // Non-blocking: a FIFO put there since the version was read gives a short read (the version changed), never a hang.
+  const fh = await open(file, READ_FLAGS);
   try {
     let got = 0;
     while (got < buf.length) {

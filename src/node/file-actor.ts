@@ -10,7 +10,7 @@ import type { PeerError } from '../core/peer-report.js';
 import type { LocalFacts, Md5, PeerFileFacts } from '../core/types.js';
 import { verdictOf } from '../io/link.js';
 import { PathNotTrusted, trustedWalk } from '../io/ownership.js';
-import { cachedMd5, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
+import { cachedMd5, FileTooLarge, NotRegularFile, readSnapshot, readSnapshotSync, sigOf, SMALL_FILE_BYTES, statSig, type HashCache, type Snapshot } from '../io/snapshot.js';
 import type { Logger } from '../log.js';
 import type { NodeContext } from './context.js';
 import type { Outbox } from './outbox.js';
@@ -71,6 +71,13 @@ export interface Version {
   readonly md5: Md5;
   readonly size: number;
   readonly data: Uint8Array | null;
+}
+
+/** The log line of a read that failed: a file over maxBytes or a path that is no regular file is refused, not unreadable. */
+function readProblem(err: unknown): string {
+  if (err instanceof FileTooLarge) return 'listed file is over maxBytes: it is not sent';
+  if (err instanceof NotRegularFile) return 'listed path is not a regular file: it is neither read nor written';
+  return 'cannot read listed file';
 }
 
 const freshFacts = (): PeerFacts => ({ md5: undefined, inFlight: null, splitBrain: false, unlisted: false, splitTheirs: null, sentAt: 0, publishedAt: 0, learnedAt: 0, transfer: null, error: null });
@@ -154,14 +161,19 @@ export class FileActor {
     return facts;
   }
 
+  /** The largest version of this file that is sent or taken: its own maxBytes, else the top-level one. */
+  get maxBytes(): number {
+    return this.spec.maxBytes ?? this.#ctx.settings.maxBytes;
+  }
+
   /** The first read at start: no announcement, peers learn our digests in the exchange. */
   async bootstrap(): Promise<void> {
     let sig = 'absent';
     try {
       const at = this.readablePath();
-      let snap = await readSnapshot(at);
+      let snap = await readSnapshot(at, null, this.maxBytes);
       // Read while it changed: read again (a few times; the watcher reads what the writer leaves).
-      for (let reads = 1; snap?.sig === 'moving' && reads < TORN_READS; reads++) snap = await readSnapshot(at);
+      for (let reads = 1; snap?.sig === 'moving' && reads < TORN_READS; reads++) snap = await readSnapshot(at, null, this.maxBytes);
       this.#cacheHash(snap);
       sig = snap?.sig ?? 'absent';
       this.#observeLink();
@@ -176,7 +188,7 @@ export class FileActor {
     } catch (err) {
       if (err instanceof PathNotTrusted) return;
       this.#problem = { kind: 'read', message: errorText(err) };
-      this.log.error({ err: this.#problem.message }, 'cannot read listed file');
+      this.log.error({ err: this.#problem.message }, readProblem(err));
     }
     this.#sweepSig = sig;
   }
@@ -234,11 +246,11 @@ export class FileActor {
     let decision: HoldDecision;
     for (let reads = 1; ; reads++) {
       try {
-        snap = await readSnapshot(this.readablePath(), this.hash);
+        snap = await readSnapshot(this.readablePath(), this.hash, this.maxBytes);
         mark('read');
         this.#cacheHash(snap);
       } catch (err) {
-        if (!(err instanceof PathNotTrusted)) this.setProblem({ kind: 'read', message: errorText(err) }, 'cannot read listed file');
+        if (!(err instanceof PathNotTrusted)) this.setProblem({ kind: 'read', message: errorText(err) }, readProblem(err));
         return undefined;
       }
       decision = this.#decideHold(snap);
@@ -526,7 +538,7 @@ export class FileActor {
     }
     let snap: Snapshot | null | undefined;
     try {
-      snap = readSnapshotSync(this.readablePath());
+      snap = readSnapshotSync(this.readablePath(), this.maxBytes);
     } catch {
       snap = undefined;
     }

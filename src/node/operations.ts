@@ -215,7 +215,7 @@ export class Operations implements NodeActions {
       if (err instanceof PathNotTrusted) throw new EntangledError('CONFLICT', err.message);
       throw err;
     }
-    const local = await readSnapshot(at, actor.hash);
+    const local = await readSnapshot(at, actor.hash, actor.maxBytes);
     const sizes = Math.max(local?.size ?? 0, reply.size);
     if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${actor.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
     let remote = reply.data;

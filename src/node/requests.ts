@@ -63,7 +63,7 @@ export class Requests {
     if (req.offset !== undefined) return this.#chunk(actor, req.md5!, req.offset, req.from);
     // What is on disk is held back (a rewrite in place under way): it is no version of ours to hand out.
     if (actor.holding) return { v: 1, t: 'error', message: HOLDING_MESSAGE };
-    const snap = await readSnapshot(actor.readablePath(), actor.hash);
+    const snap = await readSnapshot(actor.readablePath(), actor.hash, actor.maxBytes);
     return { v: 1, t: 'content', name: actor.spec.name, md5: snap?.md5 ?? null, data: snap?.data ?? null, size: snap?.size ?? 0 };
   }
 

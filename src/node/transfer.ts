@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync, type BigIntStats } from 'node:fs';
+import path from 'node:path';
 import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
 import { LIMITS } from '../core/frame.js';
+import { lackOfRoom, overMaxBytes } from '../core/limits.js';
 import type { Md5 } from '../core/types.js';
 import { atomicWrite, atomicWriteStream, PreconditionFailed, ValidationFailed } from '../io/atomic-write.js';
-import { LinkRefused } from '../io/link.js';
+import { LinkRefused, writeTargetOf } from '../io/link.js';
 import { PathNotTrusted } from '../io/ownership.js';
+import { roomIn } from '../io/room.js';
 import type { PeerRequester } from '../net/requester.js';
 import type { NodeContext } from './context.js';
 import type { FileActor } from './file-actor.js';
@@ -81,6 +84,11 @@ export class Transfer {
     const size = content instanceof Uint8Array ? content.length : content.size;
     const expected = req.expected ?? null;
     if (actor.retired) return this.#unlisted(actor, md5);
+    const refused = this.#refusal(actor, req, size);
+    if (refused !== null) {
+      actor.setProblem({ kind: 'write', md5, peer: from, message: refused }, 'refused a version: nothing written');
+      return 'failed';
+    }
     // RACE: a reload may remove the file while the version is staged: then it is not renamed in.
     const precondition = forced ? () => !actor.retired : () => !actor.retired && actor.holds(expected);
     const validate = actor.spec.validate === null ? undefined : (tmp: string) => this.#ctx.hooks.validate(actor.spec, tmp, md5, from, actor.log);
@@ -93,7 +101,7 @@ export class Transfer {
     actor.known = md5;
     this.#writing++;
     try {
-      const opts = { precondition, validate, beforeRename, sync };
+      const opts = { precondition, validate, beforeRename, sync, ...(actor.spec.createMode === null ? {} : { createMode: actor.spec.createMode }) };
       if (content instanceof Uint8Array) await atomicWrite(actor.spec.path, content, opts);
       else await atomicWriteStream(actor.spec.path, (append) => this.pullChunks(content.source, actor, md5, content.size, append), opts);
     } catch (err) {
@@ -112,6 +120,37 @@ export class Transfer {
     this.#ctx.hooks.applied(actor.spec, md5, from, actor.log);
     this.#ctx.metrics.bytesReplicated.inc({ direction: 'received' }, size);
     return 'written';
+  }
+
+  /**
+   * Why version `req.md5` (`size` bytes) is not to be written here at all, or null: it is over
+   * the file's maxBytes, or (pulled in chunks) its filesystem has no room for it together with
+   * the replaced version's backup copy. Checked before anything is staged. A filesystem that
+   * cannot be asked (statfs fails) is no refusal: the write then reports what fails.
+   */
+  #refusal(actor: FileActor, req: WriteRequest, size: number): string | null {
+    const over = overMaxBytes(size, actor.maxBytes);
+    if (over !== null) return `version ${req.md5} from ${req.from} is ${over}: not taken`;
+    if (req.content instanceof Uint8Array) return null;
+    let target: string;
+    try {
+      target = writeTargetOf(actor.spec.path);
+    } catch {
+      // A broken link: the write says so.
+      return null;
+    }
+    const dir = path.dirname(target);
+    const backups = this.#ctx.backups;
+    try {
+      const replaced = actor.local.md5 === null ? 0 : actor.local.size;
+      const backup = replaced > 0 && backups.copies(target) ? { size: replaced, room: roomIn(backups.root) } : null;
+      const lack = lackOfRoom({ size, target: roomIn(dir), backup });
+      if (lack === null) return null;
+      const where = lack.where === 'target' ? dir : `${backups.root} (the backup of the version it replaces)`;
+      return `ENOSPC: no room for version ${req.md5} from ${req.from} in ${where}: ${lack.need} bytes needed, ${lack.free} free; not pulled`;
+    } catch {
+      return null;
+    }
   }
 
   #unlisted(actor: FileActor, md5: Md5): WriteOutcome {

@@ -157,7 +157,7 @@ export async function defineCluster(opts: ClusterOptions = {}): Promise<{ root: 
   const ports = await freePorts(names.length * 3);
   const nodes: NodeDef[] = names.map((name, i) => {
     const dir = path.join(root, name);
-    mkdirSync(path.join(dir, 'state'), { recursive: true });
+    mkdirSync(path.join(dir, 'state'), { recursive: true, mode: 0o700 });
     return {
       name,
       dir,

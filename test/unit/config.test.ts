@@ -75,7 +75,7 @@ describe('loadSettings: accepted configurations', () => {
     assert.equal(s.security, null);
     assert.equal(s.backups, 5);
     assert.deepEqual(s.hooks, { onPeerDown: null, onPeerUp: null, onSplitBrain: null, timeoutMs: 30_000 });
-    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null }]);
+    assert.deepEqual(s.files, [{ name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null }]);
   });
 
   test('returns frozen settings', () => {
@@ -115,6 +115,14 @@ settleMs: 200
     assert.deepEqual(s.files.map((f) => f.settleMs), [500, null]);
   });
 
+  test('takes createMode as octal permission bits, and maxBytes per file beside the top-level one (default 1 GiB)', () => {
+    const { file } = writeConfig(`node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    createMode: "0600"\n    maxBytes: 4096\n  - path: conf/other.conf\n    createMode: "640"\n  - conf/third.conf\n`);
+    const s = loadSettings(file);
+    assert.deepEqual(s.files.map((f) => [f.createMode, f.maxBytes]), [[0o600, 4096], [0o640, null], [null, null]]);
+    assert.equal(s.maxBytes, 1024 ** 3);
+    assert.equal(loadSettings(writeConfig(`${MINIMAL}maxBytes: 1048576\n`).file).maxBytes, 1048576);
+  });
+
   test('resolves relative paths against the config file folder; the name is the entry as written', () => {
     const { dir, file } = writeConfig(
       `node: alpha
@@ -135,11 +143,11 @@ stateDir: state
     try {
       const s = loadSettings(file);
       assert.deepEqual(s.files, [
-        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null },
-        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null, settleMs: null },
-        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null },
-        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null },
-        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null, settleMs: null },
+        { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
+        { name: './conf/plain.conf', path: path.join(dir, 'conf', 'plain.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
+        { name: 'site.conf', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
+        { name: 'conf/sub/../other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
+        { name: path.join(dir, 'conf', 'abs.conf'), path: path.join(dir, 'conf', 'abs.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
       ]);
       assert.equal(s.stateDir, path.join(dir, 'state'));
     } finally {
@@ -163,7 +171,7 @@ stateDir: state
   test('accepts a listed file that does not exist when its folder does', () => {
     const { dir, file } = writeConfig(`node: alpha\n${PEERS}files:\n  - conf/not-yet.conf\n`);
     const s = loadSettings(file);
-    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null, settleMs: null }]);
+    assert.deepEqual(s.files, [{ name: 'conf/not-yet.conf', path: path.join(dir, 'conf', 'not-yet.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null }]);
   });
 
   const endpoints: Case<string, string>[] = [
@@ -254,8 +262,8 @@ describe('loadSettings: security and operations keys', () => {
     );
     const s = loadSettings(file);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied', settleMs: null },
-      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: 'grep -q listen {}', onApply: 'echo applied', settleMs: null, createMode: null, maxBytes: null },
+      { name: 'conf/other.conf', path: path.join(dir, 'conf', 'other.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
     ]);
     assert.equal(s.backups, 2);
     assert.deepEqual(s.hooks, { onPeerDown: 'echo down', onPeerUp: null, onSplitBrain: 'echo split', timeoutMs: 500 });
@@ -396,8 +404,8 @@ describe('settingsFromRaw(raw, configPath)', () => {
     assert.equal(s.reconcile, 'manual');
     assert.equal(s.peerTimeoutMs, 3000);
     assert.deepEqual(s.files, [
-      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null },
-      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null },
+      { name: 'conf/app.conf', path: path.join(dir, 'conf', 'app.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
+      { name: 'site', path: path.join(dir, 'conf', 'site.conf'), validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null },
     ]);
   });
 
@@ -528,6 +536,15 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
     { description: 'a settleMs over a minute', given: `${MINIMAL}settleMs: 60001\n`, expect: ['settleMs: must be at most 60000'] },
     { description: 'a file\'s settleMs that is not a number', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    settleMs: slow\n`, expect: ['files[0].settleMs: must be a number of milliseconds'] },
     { description: 'a file\'s negative settleMs', given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - path: conf/other.conf\n    settleMs: -5\n`, expect: ['files[1].settleMs: must be 0 or more'] },
+    { description: 'an unquoted createMode (YAML reads 0600 as the number 600)', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    createMode: 0600\n`, expect: ['files[0].createMode: must be a quoted string of octal digits, such as "0600"'] },
+    { description: 'a createMode with a digit that is not octal', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    createMode: "0680"\n`, expect: ['files[0].createMode: must be three or four octal digits'] },
+    { description: 'a createMode with the set-uid bit', given: `node: alpha\n${PEERS}files:\n  - conf/app.conf\n  - path: conf/other.conf\n    createMode: "4755"\n`, expect: ['files[1].createMode: must be three or four octal digits of permission bits', 'no set-id'] },
+    { description: 'a createMode written as a word', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    createMode: "rw-------"\n`, expect: ['files[0].createMode'] },
+    { description: 'a maxBytes of 0', given: `${MINIMAL}maxBytes: 0\n`, expect: ['maxBytes: must be a positive number of bytes'] },
+    { description: 'a maxBytes that is not a number', given: `${MINIMAL}maxBytes: 1G\n`, expect: ['maxBytes: must be a number of bytes'] },
+    { description: 'a maxBytes in fractions of a byte', given: `${MINIMAL}maxBytes: 10.5\n`, expect: ['maxBytes: must be a whole number of bytes'] },
+    { description: 'a maxBytes over 1 TiB', given: `${MINIMAL}maxBytes: 1099511627777\n`, expect: ['maxBytes: must be at most 1099511627776'] },
+    { description: 'a file\'s negative maxBytes', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    maxBytes: -1\n`, expect: ['files[0].maxBytes: must be a positive number of bytes'] },
     { description: 'an api port out of range', given: `${MINIMAL}api:\n  port: 70000\n`, expect: ['api.port'] },
     { description: 'a file entry that is not a string or object', given: `node: alpha\n${PEERS}files:\n  - 42\n`, expect: ['files[0]'] },
     { description: 'text that is not YAML', given: 'node: alpha\npeers: [\n  - {name: beta\n', expect: ['$DIR/config.yaml'] },

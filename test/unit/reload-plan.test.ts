@@ -6,7 +6,7 @@ import type { Case } from '../helpers/table.js';
 
 // What a reload may change and what it refuses (CONTRACT.md, "Reload (SIGHUP)").
 
-const file = (name: string, extra: Partial<FileSpec> = {}): FileSpec => ({ name, path: `/etc/app/${name}`, validate: null, onApply: null, settleMs: null, ...extra });
+const file = (name: string, extra: Partial<FileSpec> = {}): FileSpec => ({ name, path: `/etc/app/${name}`, validate: null, onApply: null, settleMs: null, createMode: null, maxBytes: null, ...extra });
 const peer = (name: string, extra: Partial<PeerSpec> = {}): PeerSpec => ({ name, pub: `tcp://10.0.0.2:9877`, rep: `tcp://10.0.0.2:9878`, publicKeys: [], ...extra });
 
 const BASE: Settings = {
@@ -22,6 +22,7 @@ const BASE: Settings = {
   settleMs: 0,
   security: null,
   backups: 5,
+  maxBytes: 1024 ** 3,
   hooks: { onPeerDown: null, onPeerUp: null, onSplitBrain: null, timeoutMs: 30_000 },
 };
 const CURVE = { curve: { publicKey: 'P'.repeat(40), secretKey: 'S'.repeat(40) } };
@@ -48,6 +49,8 @@ const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[
   { description: 'a name listed under another path is removed and added', given: { next: { files: [file('a.conf'), file('b.conf', { path: '/srv/b.conf' })] } }, expect: { files: { added: ['b.conf'], removed: ['b.conf'] } } },
   { description: 'a validate command changed', given: { next: { files: [file('a.conf', { validate: 'true' }), file('b.conf')] } }, expect: { files: { updated: ['a.conf'] } } },
   { description: 'a file\'s own settleMs set', given: { next: { files: [file('a.conf', { settleMs: 500 }), file('b.conf')] } }, expect: { files: { updated: ['a.conf'] } } },
+  { description: 'a file\'s own createMode set', given: { next: { files: [file('a.conf', { createMode: 0o600 }), file('b.conf')] } }, expect: { files: { updated: ['a.conf'] } } },
+  { description: 'a file\'s own maxBytes set', given: { next: { files: [file('a.conf'), file('b.conf', { maxBytes: 4096 })] } }, expect: { files: { updated: ['b.conf'] } } },
   { description: 'a file\'s own settleMs changed', given: { cur: { files: [file('a.conf', { settleMs: 500 }), file('b.conf')] }, next: { files: [file('a.conf', { settleMs: 0 }), file('b.conf')] } }, expect: { files: { updated: ['a.conf'] } } },
   { description: 'an onApply command changed', given: { next: { files: [file('a.conf'), file('b.conf', { onApply: 'true' })] } }, expect: { files: { updated: ['b.conf'] } } },
   { description: 'the order of the files alone changes nothing', given: { next: { files: [file('b.conf'), file('a.conf')] } }, expect: {} },
@@ -63,6 +66,7 @@ const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[
   // The other keys.
   { description: 'api.token set', given: { next: { api: { ...BASE.api, token: 'secret' } } }, expect: { settings: ['api.token'] } },
   { description: 'reconcile and peerTimeoutMs', given: { next: { reconcile: 'auto', peerTimeoutMs: 5000 } }, expect: { settings: ['reconcile', 'peerTimeoutMs'] } },
+  { description: 'the top-level maxBytes', given: { next: { maxBytes: 4096 } }, expect: { settings: ['maxBytes'] } },
   { description: 'the top-level settleMs', given: { next: { settleMs: 500 } }, expect: { settings: ['settleMs'] } },
   { description: 'backups', given: { next: { backups: 0 } }, expect: { settings: ['backups'] } },
   { description: 'a hook', given: { next: { hooks: { ...BASE.hooks, onPeerDown: 'logger down' } } }, expect: { settings: ['hooks'] } },

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdtempSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { cachedMd5, md5Of, readRange, readSnapshot, readSnapshotSync, SMALL_FILE_BYTES } from '../../src/io/snapshot.js';
+import { fileURLToPath } from 'node:url';
+import { cachedMd5, FileTooLarge, md5Of, NotRegularFile, readRange, readSnapshot, readSnapshotSync, SMALL_FILE_BYTES } from '../../src/io/snapshot.js';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const MODULE = path.join(HERE, '../../src/io/snapshot.ts');
 
 describe('snapshot (real files)', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'entangled-snap-'));
@@ -62,8 +67,42 @@ describe('snapshot (real files)', () => {
   test('absent files are null; ranges read what is there', async () => {
     assert.equal(await readSnapshot(path.join(dir, 'nope')), null);
     assert.equal(readSnapshotSync(path.join(dir, 'nope')), null);
-    assert.equal(await readSnapshot(dir), null, 'a folder is not a file');
+    await assert.rejects(readSnapshot(dir), NotRegularFile, 'a folder is not a file');
     assert.ok((await readRange(large, 10, 100)).equals(largeData.subarray(10, 110)));
     assert.equal((await readRange(small, 5, 100)).length, smallData.length - 5);
+  });
+
+  test('a FIFO, or a link to one, never blocks a read: the FIFO is refused, the link reads as absent (its link is the problem)', () => {
+    const fifo = path.join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    symlinkSync('pipe', path.join(dir, 'to-pipe'));
+    // In a child process with a deadline: a read that blocks would block this test's own timers too.
+    const script = `
+      const { readSnapshot, readSnapshotSync } = await import(${JSON.stringify(MODULE)});
+      const out = [];
+      for (const f of ${JSON.stringify([fifo, path.join(dir, 'to-pipe')])}) {
+        for (const read of [async () => readSnapshotSync(f), () => readSnapshot(f)]) {
+          try { out.push(String(await read())); } catch (err) { out.push(err.name + ': ' + err.message); }
+        }
+      }
+      console.log(JSON.stringify(out));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: path.join(HERE, '../..'), timeout: 10_000 });
+    const refused = `NotRegularFile: ${fifo} is a FIFO, not a regular file: it is neither read nor written until it is one again`;
+    assert.deepEqual(JSON.parse(out.toString()), [refused, refused, 'null', 'null']);
+  });
+
+  test('a file over maxBytes is refused from its size, sparse or not, on both paths; at the cap it is read', async () => {
+    const sparse = path.join(dir, 'sparse.img');
+    writeFileSync(sparse, '');
+    truncateSync(sparse, 2 * 1024 ** 3);
+    const cap = 1024 ** 3;
+    assert.throws(() => readSnapshotSync(sparse, cap), (err: unknown) => err instanceof FileTooLarge && err.size === 2 * 1024 ** 3 && err.message === `${sparse} is 2147483648 bytes, over maxBytes (1073741824): it is not sent (raise maxBytes to replicate it)`);
+    await assert.rejects(readSnapshot(sparse, null, cap), FileTooLarge);
+    assert.throws(() => readSnapshotSync(small, smallData.length - 1), FileTooLarge);
+    assert.equal(readSnapshotSync(small, smallData.length)?.md5, md5Of(smallData));
+    // (An earlier test appended to it.)
+    const largeSize = statSync(large).size;
+    await assert.rejects(readSnapshot(large, null, largeSize - 1), FileTooLarge);
+    assert.equal((await readSnapshot(large, null, largeSize))?.size, largeSize);
   });
 });
