@@ -29,8 +29,10 @@ function runOnTty(args: string[], timeoutMs = 30_000): { done: Promise<{ code: n
 }
 
 it(`entangled status shows a transfer's share, force draws a bar on a terminal (and clears it), and nothing extra when not a terminal`, async () => {
-  // peerTimeoutMs 5000: a request waits 5 s for its reply, so the sender may be frozen a moment.
-  const { root, nodes } = await defineCluster({ files: { 'pulled.bin': 'small\n', 'pushed.bin': 'small\n' }, peerTimeoutMs: 5000 });
+  // peerTimeoutMs 15000: a request waits that long for its reply, so the sender may be frozen
+  // while `entangled status` starts and asks (a CLI process took over 5 s to start on a machine
+  // running two suites at once, and the transfer was gone by then, the peer lost).
+  const { root, nodes } = await defineCluster({ files: { 'pulled.bin': 'small\n', 'pushed.bin': 'small\n' }, peerTimeoutMs: 15000 });
   const [a, b0] = (await startCluster(nodes)) as [RunningNode, RunningNode];
   let b = b0;
   try {
