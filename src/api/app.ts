@@ -11,6 +11,7 @@ import { EntangledError, isEntangledError } from '../core/errors.js';
 import type { ErrorCode } from '../core/types.js';
 import type { NodeActions, NodeView } from '../node/view.js';
 import { bearerToken } from './auth.js';
+import { siteGuard, type SiteOptions } from './guard.js';
 import { stateEvents } from './events.js';
 import { STATUS_PAGE } from './page.js';
 import {
@@ -32,11 +33,14 @@ const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   CONFIG: 400,
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PEER_UNREACHABLE: 503,
   PEER_FAULT: 502,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BUSY: 503,
   IO: 500,
   INTERNAL: 500,
 };
@@ -72,6 +76,8 @@ const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-
 export interface AppOptions {
   /** The bearer token every non-open route needs; a function is asked on each request (a reload may change it). */
   readonly token?: string | null | (() => string | null);
+  /** What the Host check accepts: the bound address (default 127.0.0.1) and api.hosts (default none). */
+  readonly site?: SiteOptions;
 }
 
 /**
@@ -84,6 +90,9 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       if (!result.success) return c.json(errorBody('BAD_REQUEST', describe(result.error)), 400);
     },
   });
+  // First of all: a request a web page made (a foreign Host or Origin, a form or text body) is
+  // refused before anything reads it, token or not.
+  app.use('*', siteGuard(opts.site ?? { bind: '127.0.0.1', hosts: () => [] }));
   const token = opts.token;
   if (typeof token === 'function') app.use('*', bearerToken(token, OPEN));
   else if (token) app.use('*', bearerToken(() => token, OPEN));
@@ -97,17 +106,6 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes (1 MiB)`), 413, { Connection: 'close' }),
     }),
   );
-  // `curl -d '{…}'` sends JSON labelled as a form: read any POST body as JSON (readJsonBody
-  // checks it), so the only 4xx an operator meets is about the body itself.
-  app.use('/api/1/*', async (c, next) => {
-    const type = c.req.header('content-type');
-    if (c.req.method === 'POST' && type !== undefined && !/^application\/(.+\+)?json\b/i.test(type)) {
-      const headers = new Headers(c.req.raw.headers);
-      headers.set('content-type', 'application/json');
-      c.req.raw = new Request(c.req.raw.url, { method: 'POST', headers, body: await c.req.raw.arrayBuffer() });
-    }
-    await next();
-  });
 
   app.openapi(
     createRoute({ method: 'get', path: '/api/1/health', tags: ['node'], summary: 'Liveness', responses: { 200: json(HealthSchema, 'The node answers') } }),
