@@ -9,10 +9,11 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EntangledError, isEntangledError } from '../core/errors.js';
 import type { ErrorCode } from '../core/types.js';
+import type { Logger } from '../log.js';
 import type { NodeActions, NodeView } from '../node/view.js';
 import { bearerToken } from './auth.js';
 import { siteGuard, type SiteOptions } from './guard.js';
-import { stateEvents } from './events.js';
+import { EventHub, MAX_EVENT_CLIENTS, SETTLE_MS } from './events.js';
 import { STATUS_PAGE } from './page.js';
 import {
   BackupsQuerySchema,
@@ -78,6 +79,8 @@ export interface AppOptions {
   readonly token?: string | null | (() => string | null);
   /** What the Host check accepts: the bound address (default 127.0.0.1) and api.hosts (default none). */
   readonly site?: SiteOptions;
+  /** Where the API logs what it does on its own (an events client dropped). */
+  readonly log?: Logger;
 }
 
 /**
@@ -93,6 +96,7 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
   // First of all: a request a web page made (a foreign Host or Origin, a form or text body) is
   // refused before anything reads it, token or not.
   app.use('*', siteGuard(opts.site ?? { bind: '127.0.0.1', hosts: () => [] }));
+  const events = new EventHub(view, opts.log);
   const token = opts.token;
   if (typeof token === 'function') app.use('*', bearerToken(token, OPEN));
   else if (token) app.use('*', bearerToken(() => token, OPEN));
@@ -191,11 +195,20 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       method: 'get',
       path: '/api/1/events',
       tags: ['node'],
-      summary: 'Server-sent events: `state` on connect, then `file` and `peer` changes',
+      summary: `Server-sent events: \`state\` on connect, then \`file\` and \`peer\` changes (at most ${MAX_EVENT_CLIENTS} clients at once; one that does not read is dropped)`,
       request: { query: EventsQuerySchema },
-      responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' }, 400: errors[400], 401: errors[401] },
+      responses: {
+        200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' },
+        400: errors[400],
+        401: errors[401],
+        503: json(ErrorSchema, `${MAX_EVENT_CLIENTS} clients follow the events already`),
+      },
     }),
-    (c) => stateEvents(c, view, c.req.valid('query').settle) as never,
+    (c) => {
+      const res = events.open(c.req.valid('query').settle ?? SETTLE_MS);
+      if (!res) throw new EntangledError('BUSY', `${MAX_EVENT_CLIENTS} clients follow the events already; try again when one leaves`);
+      return res as never;
+    },
   );
 
   app.openapi(
