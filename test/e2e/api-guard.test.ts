@@ -7,7 +7,7 @@ import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { defineCluster, md5, md5File, patchConfig, startCluster, startNode, stopAll, waitConnected, waitFor, type RunningNode } from '../helpers/cluster.js';
+import { defineCluster, md5, md5File, patchConfig, runCli, startCluster, startNode, stopAll, waitConnected, waitFor, type RunningNode } from '../helpers/cluster.js';
 
 // The API cannot be driven from a web page (CONTRACT.md, after the error format), each as the
 // attack it defends from, against real nodes over real HTTP: a cross-site POST (a form,
@@ -195,6 +195,9 @@ describe('the API against a web page', () => {
     assert.notEqual(arrived, null, 'the 1 KiB change reached beta while the diff ran');
     assert.ok(arrived! < 1000, `the 1 KiB change took ${Math.round(arrived!)} ms`);
     assert.ok(b.logs.every((l) => l.msg !== 'peer lost'), 'beta never lost alpha');
+    const cli = await runCli(['diff', '--api', a.api, '--file', 'big.conf']);
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.match(cli.stdout, /^big\.conf: too large to diff \(here [0-9a-f]+, beta [0-9a-f]+;/);
 
     // A small split-brain still gets its diff.
     writeFileSync(a.file('big.conf'), 'one\ntwo\n');
