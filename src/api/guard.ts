@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { MiddlewareHandler } from 'hono';
 import { judgeBodyType, judgeSite, type Refusal } from '../core/request-guard.js';
@@ -21,12 +23,18 @@ function hostAddresses(): Set<string> {
 /**
  * Whether a Host name is one this API answers: localhost, its bound address (any of the host's
  * addresses when it binds every address; they are read again when a name is not among them, so
- * an address gained since is found), or a name in api.hosts.
+ * an address gained since is found), or a name in api.hosts. An api.host given as a name (such
+ * as localhost) also answers to the addresses that name resolved to when the API started.
  */
 export function siteNames(opts: SiteOptions): (name: string) => boolean {
   const bind = opts.bind.replace(/^\[|\]$/g, '').toLowerCase();
   const wildcard = WILDCARD.has(bind);
   let addresses = wildcard ? hostAddresses() : new Set([bind]);
+  if (!wildcard && isIP(bind) === 0) {
+    lookup(bind, { all: true }, (err, found) => {
+      if (!err) for (const a of found) addresses.add(a.address.toLowerCase());
+    });
+  }
   return (name) => {
     if (name === 'localhost' || addresses.has(name)) return true;
     if (opts.hosts().some((h) => h.toLowerCase() === name)) return true;

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
+import { lookup } from 'node:dns';
+import { networkInterfaces } from 'node:os';
 import { describe, test } from 'node:test';
+import { siteNames } from '../../src/api/guard.js';
 import { hostName, judgeBodyType, judgeSite } from '../../src/core/request-guard.js';
+import { waitFor } from '../helpers/cluster.js';
 import type { Case } from '../helpers/table.js';
 
 // The API's rules against a web page (CONTRACT.md, after the error format): the Host must name
@@ -84,4 +88,30 @@ describe('judgeBodyType', () => {
   for (const c of cases) {
     test(c.description, () => assert.equal(judgeBodyType(c.given.method, c.given.type, c.given.body) === null, c.expect));
   }
+});
+
+describe('siteNames (the names a bound API answers)', () => {
+  test('bound to an address: that address, localhost and api.hosts, read on each call', () => {
+    let hosts = ['a.example'];
+    const accepts = siteNames({ bind: '127.0.0.1', hosts: () => hosts });
+    for (const n of ['127.0.0.1', 'localhost', 'a.example']) assert.equal(accepts(n), true, n);
+    for (const n of ['10.0.0.1', 'b.example', 'evil.example']) assert.equal(accepts(n), false, n);
+    hosts = ['b.example'];
+    assert.equal(accepts('b.example'), true, 'a reload\'s api.hosts');
+    assert.equal(accepts('a.example'), false);
+  });
+
+  test('bound to every address: each address of the host', () => {
+    const accepts = siteNames({ bind: '0.0.0.0', hosts: () => [] });
+    const mine = Object.values(networkInterfaces()).flatMap((l) => l ?? []).map((i) => i.address.toLowerCase());
+    for (const a of mine) assert.equal(accepts(a), true, a);
+    assert.equal(accepts('192.0.2.99'), false);
+  });
+
+  test('bound to a name: the addresses it resolves to as well', async () => {
+    const accepts = siteNames({ bind: 'localhost', hosts: () => [] });
+    const resolved = await new Promise<string[]>((resolve, reject) => lookup('localhost', { all: true }, (err, found) => (err ? reject(err) : resolve(found.map((f) => f.address)))));
+    await waitFor('the name resolved', () => resolved.every((a) => accepts(a)));
+    assert.equal(accepts('192.0.2.99'), false);
+  });
 });
