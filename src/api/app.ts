@@ -9,9 +9,11 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { EntangledError, isEntangledError } from '../core/errors.js';
 import type { ErrorCode } from '../core/types.js';
+import type { Logger } from '../log.js';
 import type { NodeActions, NodeView } from '../node/view.js';
 import { bearerToken } from './auth.js';
-import { stateEvents } from './events.js';
+import { siteGuard, type SiteOptions } from './guard.js';
+import { EventHub, MAX_EVENT_CLIENTS, SETTLE_MS } from './events.js';
 import { STATUS_PAGE } from './page.js';
 import {
   BackupsQuerySchema,
@@ -32,11 +34,14 @@ const STATUS_OF: Record<ErrorCode, ContentfulStatusCode> = {
   CONFIG: 400,
   BAD_REQUEST: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PEER_UNREACHABLE: 503,
   PEER_FAULT: 502,
   PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  BUSY: 503,
   IO: 500,
   INTERNAL: 500,
 };
@@ -72,6 +77,10 @@ const swaggerDir = path.dirname(createRequire(import.meta.url).resolve('swagger-
 export interface AppOptions {
   /** The bearer token every non-open route needs; a function is asked on each request (a reload may change it). */
   readonly token?: string | null | (() => string | null);
+  /** What the Host check accepts: the bound address (default 127.0.0.1) and api.hosts (default none). */
+  readonly site?: SiteOptions;
+  /** Where the API logs what it does on its own (an events client dropped). */
+  readonly log?: Logger;
 }
 
 /**
@@ -84,13 +93,17 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       if (!result.success) return c.json(errorBody('BAD_REQUEST', describe(result.error)), 400);
     },
   });
-  // A request whose body no route read (a 404, an error before the body): the rest of it is
+  // Around everything: a request whose body no route read (a 404, a refusal before the body): the rest of it is
   // still on the connection, so the answer closes it and no client reuses it (the node drops
   // such a connection soon after, and a client's next request on it would fail).
   app.use('*', async (c, next) => {
     await next();
     if (c.req.raw.body !== null && !c.req.raw.bodyUsed) c.res.headers.set('Connection', 'close');
   });
+  // Then, first of all: a request a web page made (a foreign Host or Origin, a form or text body) is
+  // refused before anything reads it, token or not.
+  app.use('*', siteGuard(opts.site ?? { bind: '127.0.0.1', hosts: () => [] }));
+  const events = new EventHub(view, opts.log);
   const token = opts.token;
   if (typeof token === 'function') app.use('*', bearerToken(token, OPEN));
   else if (token) app.use('*', bearerToken(() => token, OPEN));
@@ -104,17 +117,6 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       onError: (c) => c.json(errorBody('PAYLOAD_TOO_LARGE', `the request body is over ${MAX_BODY_BYTES} bytes (1 MiB)`), 413, { Connection: 'close' }),
     }),
   );
-  // `curl -d '{…}'` sends JSON labelled as a form: read any POST body as JSON (readJsonBody
-  // checks it), so the only 4xx an operator meets is about the body itself.
-  app.use('/api/1/*', async (c, next) => {
-    const type = c.req.header('content-type');
-    if (c.req.method === 'POST' && type !== undefined && !/^application\/(.+\+)?json\b/i.test(type)) {
-      const headers = new Headers(c.req.raw.headers);
-      headers.set('content-type', 'application/json');
-      c.req.raw = new Request(c.req.raw.url, { method: 'POST', headers, body: await c.req.raw.arrayBuffer() });
-    }
-    await next();
-  });
 
   app.openapi(
     createRoute({ method: 'get', path: '/api/1/health', tags: ['node'], summary: 'Liveness', responses: { 200: json(HealthSchema, 'The node answers') } }),
@@ -200,11 +202,20 @@ export function createApp(view: NodeView & NodeActions, opts: AppOptions = {}): 
       method: 'get',
       path: '/api/1/events',
       tags: ['node'],
-      summary: 'Server-sent events: `state` on connect, then `file` and `peer` changes',
+      summary: `Server-sent events: \`state\` on connect, then \`file\` and \`peer\` changes (at most ${MAX_EVENT_CLIENTS} clients at once; one that does not read is dropped)`,
       request: { query: EventsQuerySchema },
-      responses: { 200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' }, 400: errors[400], 401: errors[401] },
+      responses: {
+        200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'An event stream' },
+        400: errors[400],
+        401: errors[401],
+        503: json(ErrorSchema, `${MAX_EVENT_CLIENTS} clients follow the events already`),
+      },
     }),
-    (c) => stateEvents(c, view, c.req.valid('query').settle) as never,
+    (c) => {
+      const res = events.open(c.req.valid('query').settle ?? SETTLE_MS);
+      if (!res) throw new EntangledError('BUSY', `${MAX_EVENT_CLIENTS} clients follow the events already; try again when one leaves`);
+      return res as never;
+    },
   );
 
   app.openapi(

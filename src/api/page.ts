@@ -176,7 +176,7 @@ $("files").addEventListener("click", async (ev) => {
   try {
     if (b.dataset.act === "diff") {
       const d = await api("/api/1/diff?file=" + encodeURIComponent(f.name) + "&peer=" + encodeURIComponent(peer));
-      diffs.set(f.name, d.binary ? "(binary content: " + esc(short(d.local)) + " here, " + esc(short(d.remote)) + " at " + esc(peer) + ")" : d.diff === null ? esc("identical here and at " + peer) : colourDiff(d.diff));
+      diffs.set(f.name, d.tooLarge ? "(too large to diff: " + esc(short(d.local)) + " here, " + esc(short(d.remote)) + " at " + esc(peer) + ")" : d.binary ? "(binary content: " + esc(short(d.local)) + " here, " + esc(short(d.remote)) + " at " + esc(peer) + ")" : d.diff === null ? esc("identical here and at " + peer) : colourDiff(d.diff));
       render(); return;
     }
     const push = b.dataset.act === "push";

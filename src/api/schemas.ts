@@ -127,6 +127,7 @@ export const DiffSchema = z
     remote: md5.nullable(),
     binary: z.boolean(),
     diff: z.string().nullable().openapi({ description: 'Unified diff: local as ---, the peer as +++' }),
+    tooLarge: z.boolean().optional().openapi({ description: 'Present (true) when the copies are too large (over 1 MiB) or the diff too slow to compute within the answer\'s 2 s; `diff` is then null' }),
   })
   .openapi('Diff');
 

@@ -49,7 +49,7 @@ export async function runDemo(level: string, count = DEMO_MIN_NODES): Promise<vo
       const settings = loadSettings(path.join(root, n.name, 'entangled.yaml'));
       const node = new EntangledNode(settings, createLogger(level, n.name));
       await node.start();
-      const api = await serveApi(createApp(node, { token: settings.api.token }), settings.api.host, settings.api.port);
+      const api = await serveApi(createApp(node, { token: settings.api.token, site: { bind: settings.api.host, hosts: () => settings.api.hosts } }), settings.api.host, settings.api.port);
       running.push({ node, api });
     }
   } catch (err) {

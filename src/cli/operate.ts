@@ -177,6 +177,10 @@ export async function runDiff(target: ApiTarget, file: string, peer: string | un
     process.stdout.write(`${d.name}: identical on this node and ${d.peer} (${short(d.local)})\n`);
     return 0;
   }
+  if (d.tooLarge) {
+    process.stdout.write(`${d.name}: too large to diff (here ${short(d.local)}, ${d.peer} ${short(d.remote)}; over 1 MiB, or more than the node computes in time)\n`);
+    return 0;
+  }
   if (d.binary || d.diff === null) {
     process.stdout.write(`${d.name}: binary content differs (here ${short(d.local)}, ${d.peer} ${short(d.remote)})\n`);
     return 0;

@@ -41,7 +41,7 @@ export async function runStart(configFile: string, level: string): Promise<void>
   process.on('unhandledRejection', (err) => log.error({ err: String((err as Error)?.stack ?? err) }, 'unhandled rejection'));
   const node = new EntangledNode(settings, log);
   await node.start();
-  const app = createApp(node, { token: () => node.settings.api.token });
+  const app = createApp(node, { token: () => node.settings.api.token, site: { bind: settings.api.host, hosts: () => node.settings.api.hosts }, log });
   const api = await serveApi(app, settings.api.host, settings.api.port).catch(async (err) => {
     await node.stop();
     throw err;

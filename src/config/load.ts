@@ -148,12 +148,13 @@ export function settingsFromRaw(raw: unknown, configPath: string): Settings {
 }
 
 /**
- * The API's address and token: api.token, or the one line of api.tokenFile (its trailing newline
+ * The API's address, the extra names it answers (api.hosts, each once) and its token: api.token, or the one line of api.tokenFile (its trailing newline
  * dropped). The file must be a regular file that others cannot read, and not empty; both keys
  * set is an error. Throws ConfigError naming the key.
  */
-function apiSettings(api: { host: string; port: number; token: string | null; tokenFile: string | null }, baseDir: string): Settings['api'] {
-  if (api.tokenFile === null) return { host: api.host, port: api.port, token: api.token, tokenFile: null };
+function apiSettings(api: { host: string; port: number; token: string | null; tokenFile: string | null; hosts: string[] }, baseDir: string): Settings['api'] {
+  const hosts = Object.freeze([...new Set(api.hosts)]);
+  if (api.tokenFile === null) return { host: api.host, port: api.port, token: api.token, tokenFile: null, hosts };
   if (api.token !== null) throw new ConfigError('api.tokenFile: cannot be set together with api.token (keep one)');
   const file = path.resolve(baseDir, api.tokenFile);
   let text: string;
@@ -171,7 +172,7 @@ function apiSettings(api: { host: string; port: number; token: string | null; to
   // A bearer token is one header value: one line, no space around it.
   if (/[\r\n]/.test(token)) throw new ConfigError(`api.tokenFile: ${file} holds more than one line (the token alone, on one line)`);
   if (token !== token.trim()) throw new ConfigError(`api.tokenFile: ${file} has spaces around the token`);
-  return { host: api.host, port: api.port, token, tokenFile: file };
+  return { host: api.host, port: api.port, token, tokenFile: file, hosts };
 }
 
 /**

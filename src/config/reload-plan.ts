@@ -7,7 +7,7 @@ export interface ReloadChanges {
   readonly peers: { readonly added: readonly PeerSpec[]; readonly removed: readonly PeerSpec[]; readonly replaced: readonly PeerSpec[]; readonly rekeyed: readonly PeerSpec[] };
   /** Whether a peer's key that was admitted is no longer (a peer removed or made anew, a key taken from a list): links made with it must go. */
   readonly keysDropped: boolean;
-  /** The other keys whose value changed: token, reconcile, peerTimeoutMs, settleMs, backups, maxBytes, hooks. */
+  /** The other keys whose value changed: token, api.hosts, reconcile, peerTimeoutMs, settleMs, backups, maxBytes, hooks. */
   readonly settings: readonly string[];
 }
 
@@ -28,6 +28,7 @@ const FIXED: readonly [string, (s: Settings) => unknown][] = [
 
 const MUTABLE: readonly [string, (s: Settings) => unknown][] = [
   ['api.token', (s) => s.api.token],
+  ['api.hosts', (s) => s.api.hosts.join(' ')],
   ['reconcile', (s) => s.reconcile],
   ['peerTimeoutMs', (s) => s.peerTimeoutMs],
   ['settleMs', (s) => s.settleMs],

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_MAX_BYTES, parseFileMode } from '../core/limits.js';
 import { RECONCILE_MODES, type ReconcileMode } from '../core/types.js';
@@ -50,8 +51,11 @@ export interface Hooks {
 export interface Settings {
   readonly configPath: string;
   readonly node: string;
-  /** `token`: from api.token, or read from `tokenFile` (its absolute path) when that is set. */
-  readonly api: { readonly host: string; readonly port: number; readonly token: string | null; readonly tokenFile: string | null };
+  /**
+   * `token`: from api.token, or read from `tokenFile` (its absolute path) when that is set.
+   * `hosts`: names besides its own address and localhost that the API answers (lowercase, IPv6 without brackets).
+   */
+  readonly api: { readonly host: string; readonly port: number; readonly token: string | null; readonly tokenFile: string | null; readonly hosts: readonly string[] };
   readonly m2m: { readonly pub: string; readonly rep: string };
   readonly peers: readonly PeerSpec[];
   readonly files: readonly FileSpec[];
@@ -139,6 +143,14 @@ const curveSchema = z
     message: 'needs exactly one of secretKey and secretKeyFile',
   });
 
+/** A name in api.hosts: a host name or an IP address as a Host header names it, with no port or scheme. */
+const apiHostName = z
+  .string()
+  .refine((h) => /^[A-Za-z0-9_.-]+$/.test(h) || isIPv6(h.replace(/^\[(.*)\]$/, '$1')), {
+    message: 'must be a host name or an address, without a scheme or port (e.g. entangled.example.org)',
+  })
+  .transform((h) => h.replace(/^\[(.*)\]$/, '$1').toLowerCase());
+
 /** The YAML document's schema; unknown keys are rejected everywhere. */
 export const configSchema = z.strictObject({
   node: nodeName,
@@ -148,8 +160,9 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(1).max(65535).default(DEFAULTS.apiPort),
       token: z.string().min(1).nullable().default(null),
       tokenFile: z.string().min(1).nullable().default(null),
+      hosts: z.array(apiHostName).default([]),
     })
-    .default({ host: DEFAULTS.apiHost, port: DEFAULTS.apiPort, token: null, tokenFile: null }),
+    .default({ host: DEFAULTS.apiHost, port: DEFAULTS.apiPort, token: null, tokenFile: null, hosts: [] }),
   m2m: z
     .strictObject({ pub: endpoint.default(DEFAULTS.pub), rep: endpoint.default(DEFAULTS.rep) })
     .default({ pub: DEFAULTS.pub, rep: DEFAULTS.rep }),

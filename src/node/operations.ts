@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { chooseChanged } from '../core/changed-sides.js';
 import { EntangledError, errorText, isEntangledError } from '../core/errors.js';
-import type { ContentReply, Reply, TakeRequest } from '../core/frame.js';
+import { LIMITS, type ContentReply, type Reply, type TakeRequest } from '../core/frame.js';
 import { pickVersion } from '../core/pick-version.js';
 import type { Md5 } from '../core/types.js';
 import { PathNotTrusted } from '../io/ownership.js';
@@ -12,12 +12,14 @@ import type { FileTable } from './file-table.js';
 import type { Outbox } from './outbox.js';
 import type { PeerSession } from './peer-session.js';
 import type { PeerTable } from './peer-table.js';
-import { unifiedDiff } from './text-diff.js';
+import { unifiedDiffWithin } from './text-diff.js';
 import type { Content, Transfer } from './transfer.js';
 import type { BackupList, DiffReport, ForceDirection, ForceReport, ForceRequest, ForceResult, NodeActions, RestoreReport } from './view.js';
 
-/** The largest copies `diff` compares (each side is held in memory). */
-const DIFF_MAX_BYTES = 16 * 1024 * 1024;
+/** The largest copies `diff` compares: what one pull carries inline (LIMITS.inline). */
+const DIFF_MAX_BYTES = LIMITS.inline;
+/** A diff is answered this long after it is asked for at the latest (the contract's 2 s, with room for the HTTP hop). */
+const DIFF_DEADLINE_MS = 1500;
 /** A peer writes a pushed large file at least this fast (bytes per ms): the push waits that long. */
 const PUSH_BYTES_PER_MS = 20_000;
 /** A peer's answer to a push whose `expected` copy is no longer what it holds. */
@@ -202,8 +204,13 @@ export class Operations implements NodeActions {
     return 'updated';
   }
 
-  /** This node's copy and the peer's side by side, as a unified diff (local ---, peer +++). */
+  /**
+   * This node's copy and the peer's side by side, as a unified diff (local ---, peer +++),
+   * within DIFF_DEADLINE_MS of the request: copies over DIFF_MAX_BYTES, or a diff not done on its
+   * worker by then, are `tooLarge` with no diff. Only the copies travel (one pull, no chunks).
+   */
   async diff(file: string, peerName?: string): Promise<DiffReport> {
+    const deadline = performance.now() + DIFF_DEADLINE_MS;
     const peer = this.#peers.resolve(peerName);
     const actor = this.#files.resolve(file);
     this.#reachable(peer);
@@ -216,21 +223,14 @@ export class Operations implements NodeActions {
       throw err;
     }
     const local = await readSnapshot(at, actor.hash, actor.maxBytes);
+    const base = { name: actor.spec.name, peer: peer.name, local: local?.md5 ?? null, remote: reply.md5 };
     const sizes = Math.max(local?.size ?? 0, reply.size);
-    if (sizes > DIFF_MAX_BYTES) throw new EntangledError('BAD_REQUEST', `${actor.spec.name} is too large to diff (${sizes} bytes; at most ${DIFF_MAX_BYTES})`);
-    let remote = reply.data;
-    if (remote === null && reply.md5 !== null) {
-      const pieces: Uint8Array[] = [];
-      try {
-        await this.#transfer.pullChunks(peer, actor, reply.md5, reply.size, async (p) => void pieces.push(p));
-      } catch (err) {
-        throw new EntangledError('PEER_UNREACHABLE', `cannot fetch the peer's copy: ${errorText(err)}`);
-      }
-      remote = Buffer.concat(pieces);
-    }
+    // A copy larger than one pull's inline content would take chunked pulls beside replication's own.
+    if (sizes > DIFF_MAX_BYTES || (reply.data === null && reply.md5 !== null)) return { ...base, binary: false, diff: null, tooLarge: true };
     const mine = local && local.data === null ? await readFile(at).catch(() => null) : (local?.data ?? null);
-    const d = unifiedDiff({ label: `${this.#ctx.node}:${actor.spec.name}`, data: mine }, { label: `${peer.name}:${actor.spec.name}`, data: remote });
-    return { name: actor.spec.name, peer: peer.name, local: local?.md5 ?? null, remote: reply.md5, ...d };
+    const d = await unifiedDiffWithin({ label: `${this.#ctx.node}:${actor.spec.name}`, data: mine }, { label: `${peer.name}:${actor.spec.name}`, data: reply.data }, deadline);
+    if (d.tooLarge) actor.log.info({ peer: peer.name, bytes: sizes }, 'diff too large or too slow to compute: answered without one');
+    return { ...base, ...d };
   }
 
   /** The versions of a file kept before peers or forces replaced them, newest first. */

@@ -83,6 +83,8 @@ export interface DiffReport {
   readonly remote: Md5 | null;
   readonly binary: boolean;
   readonly diff: string | null;
+  /** Set (true) when the copies were too large or the diff too slow to compute: `diff` is then null. */
+  readonly tooLarge?: true;
 }
 
 export interface BackupList {

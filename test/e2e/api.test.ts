@@ -129,9 +129,9 @@ describe('management API between two real nodes', () => {
     assertError(await call(a, '/api/1/diff?file=nope.conf'), 400, 'BAD_REQUEST', /not a listed file/);
     assertError(await call(a, '/api/1/diff?file=app.conf&peer=mallory'), 400, 'BAD_REQUEST', /unknown peer/);
     assertError(await call(a, '/api/1/diff?file=app.conf&extra=1'), 400, 'BAD_REQUEST', /extra/);
-    // A JSON body sent with curl's default form content type is still read as JSON.
+    // A JSON body sent with curl's default form content type is refused: a web page may post a form anywhere.
     const r = await call(a, '/api/1/force', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '{"files":["nope"]}' });
-    assertError(r, 400, 'BAD_REQUEST', /not a listed file/);
+    assertError(r, 415, 'UNSUPPORTED_MEDIA_TYPE', /application\/json/);
   });
 
   it('unknown routes are 404 JSON', async () => {

@@ -44,7 +44,7 @@ describe('large files travel in chunks', () => {
       const mine = randomBytes(3 * MiB);
       const theirs = randomBytes(6 * MiB);
       await splitBrain('big2.bin', mine, theirs);
-      const pulled = await fetch(`${a.api}/api/1/force`, { method: 'POST', body: JSON.stringify({ files: ['big2.bin'] }) });
+      const pulled = await fetch(`${a.api}/api/1/force`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ files: ['big2.bin'] }) });
       assert.equal(pulled.status, 200);
       const report = (await pulled.json()) as { results: { result: string; md5: string }[] };
       assert.deepEqual(report.results.map((r) => [r.result, r.md5]), [['updated', md5(theirs)]]);
@@ -53,11 +53,13 @@ describe('large files travel in chunks', () => {
       await b.waitStatus('big2.bin', 'aligned');
 
       const diff = await fetch(`${a.api}/api/1/diff?file=big.bin`);
-      assert.equal(diff.status, 400, 'a 17 MiB file is too large to diff');
+      assert.equal(diff.status, 200, 'a 17 MiB file is too large to diff: an answer without one');
+      const d = (await diff.json()) as { diff: string | null; tooLarge?: boolean };
+      assert.deepEqual([d.diff, d.tooLarge], [null, true]);
 
       const pushed = randomBytes(5 * MiB);
       await splitBrain('big2.bin', pushed, null);
-      const push = await fetch(`${a.api}/api/1/force`, { method: 'POST', body: JSON.stringify({ files: ['big2.bin'], direction: 'push' }) });
+      const push = await fetch(`${a.api}/api/1/force`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ files: ['big2.bin'], direction: 'push' }) });
       assert.equal(push.status, 200);
       assert.equal(md5File(b.file('big2.bin')), md5(pushed));
       await b.waitStatus('big2.bin', 'aligned');

@@ -95,7 +95,7 @@ describe('reload on SIGHUP: files', () => {
     await aligned(b, 'new.conf', 'fence\n');
     assert.equal(readFileSync(b.file('app.conf'), 'utf8'), 'v0\n', 'beta wrote a file it no longer lists');
     // Pushing it to beta is refused as not listed there.
-    const res = await fetch(`${a.api}/api/1/force`, { method: 'POST', body: JSON.stringify({ files: ['app.conf'], direction: 'push' }) });
+    const res = await fetch(`${a.api}/api/1/force`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ files: ['app.conf'], direction: 'push' }) });
     const body = await res.text();
     assert.ok(res.status !== 200 || /"failed"/.test(body), `${res.status} ${body}`);
     assert.match(body, /beta does not list app\.conf/);
@@ -144,7 +144,7 @@ describe('reload on SIGHUP: peers', () => {
       assert.match(metrics, /entangled_peer_up\{peer="(alpha|beta)"\} 1/);
     }
     // gamma still lists alpha: its push is a request alpha no longer serves.
-    const push = await fetch(`${g.api}/api/1/force`, { method: 'POST', body: JSON.stringify({ peer: 'alpha', direction: 'push' }) });
+    const push = await fetch(`${g.api}/api/1/force`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ peer: 'alpha', direction: 'push' }) });
     const pushed = await push.text();
     assert.ok(push.status !== 200 || /"failed"/.test(pushed), `${push.status} ${pushed}`);
     assert.match(pushed, /unknown peer/);

@@ -65,7 +65,7 @@ describe('loadSettings: accepted configurations', () => {
     const s = loadSettings(file);
     assert.equal(s.configPath, file);
     assert.equal(s.node, 'alpha');
-    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null });
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null, hosts: [] });
     assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
@@ -91,7 +91,7 @@ describe('loadSettings: accepted configurations', () => {
   test('takes explicit values over the defaults', () => {
     const { file } = writeConfig(
       `node: alpha
-api: { host: 0.0.0.0, port: 7000, token: s3cret }
+api: { host: 0.0.0.0, port: 7000, token: s3cret, hosts: [Entangled.Example.org, 10.0.0.7, "[fd00::7]", entangled.example.org] }
 m2m: { pub: "tcp://*:7001", rep: "ipc:///tmp/alpha.rep" }
 ${PEERS}${FILES}stateDir: /srv/entangled
 reconcile: auto
@@ -100,7 +100,7 @@ settleMs: 200
 `,
     );
     const s = loadSettings(file);
-    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret', tokenFile: null });
+    assert.deepEqual(s.api, { host: '0.0.0.0', port: 7000, token: 's3cret', tokenFile: null, hosts: ['entangled.example.org', '10.0.0.7', 'fd00::7'] });
     assert.deepEqual(s.m2m, { pub: 'tcp://*:7001', rep: 'ipc:///tmp/alpha.rep' });
     assert.equal(s.stateDir, '/srv/entangled');
     assert.equal(s.reconcile, 'auto');
@@ -398,7 +398,7 @@ describe('settingsFromRaw(raw, configPath)', () => {
       },
       path.join(dir, 'never-written.yaml'),
     );
-    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null });
+    assert.deepEqual(s.api, { host: '127.0.0.1', port: 9876, token: null, tokenFile: null, hosts: [] });
     assert.deepEqual(s.m2m, { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' });
     assert.equal(s.stateDir, '/var/lib/entangled');
     assert.equal(s.reconcile, 'manual');
@@ -546,6 +546,9 @@ describe('loadSettings: rejected configurations throw a one-line ConfigError nam
     { description: 'a maxBytes over 1 TiB', given: `${MINIMAL}maxBytes: 1099511627777\n`, expect: ['maxBytes: must be at most 1099511627776'] },
     { description: 'a file\'s negative maxBytes', given: `node: alpha\n${PEERS}files:\n  - path: conf/app.conf\n    maxBytes: -1\n`, expect: ['files[0].maxBytes: must be a positive number of bytes'] },
     { description: 'an api port out of range', given: `${MINIMAL}api:\n  port: 70000\n`, expect: ['api.port'] },
+    { description: 'an api.hosts entry with a port', given: `${MINIMAL}api:\n  hosts: [entangled.example.org:9876]\n`, expect: ['api.hosts[0]', 'without a scheme or port'] },
+    { description: 'an api.hosts entry with a scheme', given: `${MINIMAL}api:\n  hosts: [ok.example, "http://entangled.example.org"]\n`, expect: ['api.hosts[1]', 'without a scheme or port'] },
+    { description: 'api.hosts that is not a list', given: `${MINIMAL}api:\n  hosts: entangled.example.org\n`, expect: ['api.hosts'] },
     { description: 'a file entry that is not a string or object', given: `node: alpha\n${PEERS}files:\n  - 42\n`, expect: ['files[0]'] },
     { description: 'text that is not YAML', given: 'node: alpha\npeers: [\n  - {name: beta\n', expect: ['$DIR/config.yaml'] },
     { description: 'YAML with a key given twice', given: `${MINIMAL}node: beta\n`, expect: ['$DIR/config.yaml'] },
@@ -591,7 +594,7 @@ describe('loadSettings: api.tokenFile', () => {
   for (const c of accepted) {
     test(`reads ${c.description}`, () => {
       const { dir, file } = withTokenFile(c.given.content, c.given.mode);
-      assert.deepEqual(loadSettings(file).api, { host: '127.0.0.1', port: 9876, token: c.expect, tokenFile: path.join(dir, 'token.txt') });
+      assert.deepEqual(loadSettings(file).api, { host: '127.0.0.1', port: 9876, token: c.expect, tokenFile: path.join(dir, 'token.txt'), hosts: [] });
     });
   }
 

@@ -12,7 +12,7 @@ const peer = (name: string, extra: Partial<PeerSpec> = {}): PeerSpec => ({ name,
 const BASE: Settings = {
   configPath: '/etc/entangled/entangled.yaml',
   node: 'alpha',
-  api: { host: '127.0.0.1', port: 9876, token: null, tokenFile: null },
+  api: { host: '127.0.0.1', port: 9876, token: null, tokenFile: null, hosts: [] },
   m2m: { pub: 'tcp://0.0.0.0:9877', rep: 'tcp://0.0.0.0:9878' },
   peers: [peer('beta')],
   files: [file('a.conf'), file('b.conf')],
@@ -65,6 +65,8 @@ const cases: Case<{ cur?: Partial<Settings>; next: Partial<Settings> }, Expect>[
   { description: 'a peer\'s keys reordered', given: { cur: { peers: [peer('beta', { publicKeys: ['K'.repeat(40), 'L'.repeat(40)] })] }, next: { peers: [peer('beta', { publicKeys: ['L'.repeat(40), 'K'.repeat(40)] })] } }, expect: { peers: { rekeyed: ['beta'] } } },
   // The other keys.
   { description: 'api.token set', given: { next: { api: { ...BASE.api, token: 'secret' } } }, expect: { settings: ['api.token'] } },
+  { description: 'a name added to api.hosts', given: { next: { api: { ...BASE.api, hosts: ['entangled.example.org'] } } }, expect: { settings: ['api.hosts'] } },
+  { description: 'the same api.hosts', given: { cur: { api: { ...BASE.api, hosts: ['a.example'] } }, next: { api: { ...BASE.api, hosts: ['a.example'] } } }, expect: {} },
   { description: 'reconcile and peerTimeoutMs', given: { next: { reconcile: 'auto', peerTimeoutMs: 5000 } }, expect: { settings: ['reconcile', 'peerTimeoutMs'] } },
   { description: 'the top-level maxBytes', given: { next: { maxBytes: 4096 } }, expect: { settings: ['maxBytes'] } },
   { description: 'the top-level settleMs', given: { next: { settleMs: 500 } }, expect: { settings: ['settleMs'] } },
