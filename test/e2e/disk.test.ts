@@ -1,24 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { cannotRunAsNobody, defineCluster, NOBODY, md5, md5File, patchConfig, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
+import { cannotMount, cannotRunAsNobody, defineCluster, NOBODY, md5, md5File, patchConfig, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode } from '../helpers/cluster.js';
 
-/** Why a small tmpfs cannot be mounted here (not root, no mount), or null when it can. */
-function cannotMount(): string | null {
-  const probe = mkdtempSync(path.join(tmpdir(), 'entangled-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]}): needs root`;
-  } finally {
-    rmdirSync(probe);
-  }
-}
 const NO_MOUNT = cannotMount();
 const NO_NOBODY = cannotRunAsNobody();
 

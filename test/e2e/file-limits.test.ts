@@ -1,29 +1,15 @@
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { defineCluster, md5, md5File, patchConfig, startCluster, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode, type StateDoc } from '../helpers/cluster.js';
+import { cannotMount, defineCluster, md5, md5File, patchConfig, startCluster, startNode, stopAll, waitConnected, waitFor, type NodeDef, type RunningNode, type StateDoc } from '../helpers/cluster.js';
 
 // CONTRACT.md, Replication behaviour: "A listed path that is not a regular file …", "maxBytes …",
 // "A file created because it was missing gets mode 0644, or the file's createMode …; the state
 // folder is 0700 and what the node keeps in it (journal, backups) is 0600." Issue 20's attacks.
 
-/** Why a small tmpfs cannot be mounted here (not root, no mount), or null when it can. */
-function cannotMount(): string | null {
-  const probe = mkdtempSync(path.join(tmpdir(), 'entangled-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'pipe' });
-    execFileSync('umount', [probe], { stdio: 'pipe' });
-    return null;
-  } catch (err) {
-    return `cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]}): needs root`;
-  } finally {
-    rmdirSync(probe);
-  }
-}
 const NO_MOUNT = cannotMount();
 const NO_MKFIFO = spawnSync('mkfifo', ['--version']).status === 0 ? false : 'mkfifo is missing';
 

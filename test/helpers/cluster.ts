@@ -1,6 +1,6 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -403,6 +403,19 @@ export async function diverge(a: RunningNode, b: RunningNode, name: string, mine
 /** The uid (and gid) of `nobody`, for tests that run a node or the CLI as an unprivileged user. */
 export const NOBODY = 65534;
 
+/** Why a small tmpfs cannot be mounted here (not root, no mount), or null when it can. */
+export function cannotMount(): string | null {
+  const probe = mkdtempSync(path.join(tmpdir(), 'entangled-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', probe], { stdio: 'pipe' });
+    execFileSync('umount', [probe], { stdio: 'pipe' });
+    return null;
+  } catch (err) {
+    return `cannot mount a tmpfs here (${String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0]}): needs root`;
+  } finally {
+    rmdirSync(probe);
+  }
+}
 /** Why a test cannot run the CLI as `nobody` here, or null when it can. */
 export function cannotRunAsNobody(): string | null {
   if (process.getuid?.() !== 0) return 'needs root to run a node as another user';
