@@ -476,10 +476,10 @@ export class FileActor {
     rememberVersion(this.history, md5, HISTORY);
   }
 
-  /** Records a problem (logged once per message) and notifies the view. */
-  setProblem(problem: FileProblem, what: string): void {
+  /** Records a problem (logged once per message, at `level`: error unless the node itself is fine) and notifies the view. */
+  setProblem(problem: FileProblem, what: string, level: 'error' | 'warn' = 'error'): void {
     if (this.#problem?.message !== problem.message) {
-      this.log.error({ err: problem.message, ...(problem.peer ? { peer: problem.peer } : {}) }, what);
+      this.log[level]({ err: problem.message, ...(problem.peer ? { peer: problem.peer } : {}) }, what);
       this.#ctx.notify.changed();
     }
     this.#problem = problem;

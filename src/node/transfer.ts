@@ -86,7 +86,9 @@ export class Transfer {
     if (actor.retired) return this.#unlisted(actor, md5);
     const refused = this.#refusal(actor, req, size);
     if (refused !== null) {
-      actor.setProblem({ kind: 'write', md5, peer: from, message: refused }, 'refused a version: nothing written');
+      // A rule refused the peer's version before anything was done (its size, no room): the node
+      // is fine, the sender is told; a warning, not an error of this node's.
+      actor.setProblem({ kind: 'write', md5, peer: from, message: refused }, 'refused a version: nothing written', 'warn');
       return 'failed';
     }
     // RACE: a reload may remove the file while the version is staged: then it is not renamed in.
