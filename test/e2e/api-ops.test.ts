@@ -91,6 +91,36 @@ describe('the API refuses a body over 1 MiB, serves its docs at /api/1/docs/ and
     });
   }
 
+  it('a 200 MB chunked body gets 413 at under 10 MiB of the node\'s RSS growth (issue 20: 90 → 670 MB before)', async () => {
+    const rss = () => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${a.proc.pid}/status`, 'utf8'))![1]) * 1024;
+    const before = rss();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, rss())), 5);
+    let sent = 0;
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${a.api}/api/1/force`, { method: 'POST', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      });
+      req.on('error', (err) => (sent >= 200e6 ? resolve(0) : reject(err)));
+      const piece = Buffer.alloc(256 * 1024, 0x20);
+      // As fast as the node takes it, until it answers or 200 MB are out.
+      const pump = () => {
+        while (sent < 200e6 && !req.destroyed) {
+          sent += piece.length;
+          if (!req.write(piece)) return void req.once('drain', pump);
+        }
+        if (!req.destroyed) req.end();
+      };
+      pump();
+    });
+    clearInterval(sampler);
+    assert.equal(status, 413, `answered ${status} after ${sent} bytes`);
+    assert.ok(peak - before < 10 * MiB, `RSS grew by ${((peak - before) / MiB).toFixed(1)} MiB`);
+    assert.equal((await fetch(`${a.api}/api/1/health`)).status, 200);
+  });
+
   it('a whole 2 MiB body sent by fetch gets 413; one just under 1 MiB is read', async () => {
     const big = await fetch(`${a.api}/api/1/restore`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: ' '.repeat(2 * MiB) }).catch((err: unknown) => err);
     // The server may answer and close before the client has written everything; either way no 2xx.
